@@ -1,0 +1,10 @@
+//! `sparkplane bench`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`sparkplane bench` is not built yet")
+}

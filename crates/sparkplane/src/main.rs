@@ -1,0 +1,44 @@
+//! The `sparkplane` binary: server, CLI and exporter in one. Each subcommand lives in its own
+//! module under `cmd/`; this file only parses arguments and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Self-hosted, secure, multi-tenant serverless Spark with a performance observatory.
+#[derive(Parser)]
+#[command(name = "sparkplane", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse a Spark event log (file, rolling directory, or a directory of many applications).
+    Analyze(cmd::analyze::Args),
+    /// Run benchmarks and benchmark-data generators.
+    Bench(cmd::bench::Args),
+    /// Run the control-plane server (HTTPS API, portal).
+    #[cfg(feature = "server")]
+    Serve(cmd::serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => cmd::serve::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("sparkplane: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install everything sparkplane and its tests need on a fresh Debian machine. Idempotent: each
+# step checks before it installs, downloads are cached outside the clone (~/.cache).
+# Sourced by scripts/up and scripts/test; safe to run by hand.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${SPARKPLANE_CACHE:-$HOME/.cache/sparkplane}"
+mkdir -p "$CACHE"
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$HOME/.cache/pip}"
+export npm_config_cache="${npm_config_cache:-$HOME/.cache/npm}"
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+apt_install() {
+  # apt_install PKG... — installs the missing ones only.
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    local stamp="$CACHE/apt-updated"
+    if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq && touch "$stamp"
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+venv_install() {
+  # venv_install DIR PKG... — a project-local venv with the packages (pip skips what is present).
+  local dir="$1"; shift
+  if [ ! -x "$dir/bin/python" ]; then
+    log "creating venv $dir"
+    python3 -m venv "$dir"
+  fi
+  local want="$dir/.want"
+  if [ ! -f "$want" ] || [ "$(cat "$want")" != "$*" ]; then
+    log "pip install into $dir: $*"
+    "$dir/bin/pip" install -q --disable-pip-version-check "$@"
+    echo "$*" > "$want"
+  fi
+}
+
+# --- base toolchain -------------------------------------------------------------------------
+command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
+command -v java >/dev/null || apt_install openjdk-17-jre-headless
+
+# --- Spark (pip pyspark) into project-local venvs ---------------------------------------------
+venv_install "$ROOT/.venv" pyspark==4.3.0 zstandard lz4 python-snappy pyarrow pandas
+export SPARK_HOME="${SPARK_HOME:-$ROOT/.venv/lib/python3.11/site-packages/pyspark}"
+if [ ! -d "$SPARK_HOME" ]; then
+  SPARK_HOME="$("$ROOT/.venv/bin/python" -c 'import pyspark, os; print(os.path.dirname(pyspark.__file__))')"
+  export SPARK_HOME
+fi
+
+# --- event-log reader / analysis (issues 4, 5) -------------------------------------------------
+
+# --- control plane (issue 6) -------------------------------------------------------------------
+
+# --- browser tests (portal, HTML report) -------------------------------------------------------
