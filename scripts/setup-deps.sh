@@ -57,3 +57,12 @@ fi
 # --- control plane (issue 6) -------------------------------------------------------------------
 
 # --- browser tests (portal, HTML report) -------------------------------------------------------
+# HTML report check (helper "insights"): Debian chromium driven by npm playwright-core, pinned by
+# tests/browser/package-lock.json; the npm cache lives outside the clone ($npm_config_cache).
+apt_install chromium nodejs
+if ! command -v npm >/dev/null; then apt_install npm; fi
+if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ] \
+   || [ "$ROOT/tests/browser/package-lock.json" -nt "$ROOT/tests/browser/node_modules/.package-lock.json" ]; then
+  log "npm ci in tests/browser"
+  (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+fi

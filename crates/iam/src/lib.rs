@@ -1,2 +1,16 @@
-//! Principals, API keys (argon2), bearer tokens (JWT, 1 h), per-instance roles, the one
-//! `authorize(principal, action, resource)` policy table, and audit events.
+//! Identity and access for sparkplane: principals and roles, API keys (argon2), bearer tokens
+//! (JWT, 1 h), the one `authorize(principal, action, resource)` policy table, the rate limiter
+//! for bad keys, and the Spark-conf keys an instance may not override.
+//!
+//! No I/O: persistence lives in `sparkplane-store`, HTTP in `sparkplane-server`.
+
+pub mod apikey;
+pub mod conf_policy;
+pub mod policy;
+pub mod ratelimit;
+pub mod token;
+
+pub use apikey::{ApiKey, ApiKeyError, KeyId};
+pub use policy::{authorize, Action, Decision, Principal, PrincipalKind, Resource, Role};
+pub use ratelimit::FailureLimiter;
+pub use token::{Claims, TokenError, TokenSigner, TOKEN_LIFETIME_SECS};

@@ -24,6 +24,9 @@ enum Command {
     /// Run the control-plane server (HTTPS API, portal).
     #[cfg(feature = "server")]
     Serve(cmd::serve::Args),
+    /// Internal: supervise one Spark application (started by the runner).
+    #[command(hide = true)]
+    Supervise(cmd::supervise::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Supervise(args) => cmd::supervise::run(args),
     };
     match result {
         Ok(code) => code,

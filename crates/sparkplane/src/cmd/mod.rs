@@ -4,3 +4,4 @@ pub mod analyze;
 pub mod bench;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod supervise;

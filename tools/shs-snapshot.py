@@ -1,0 +1,187 @@
+"""Ask Apache Spark's own History Server what it makes of event logs, and save its REST answers.
+
+Usage:  python tools/shs-snapshot.py LOG_OR_DIR [LOG_OR_DIR ...] OUTDIR [--port 18080]
+                                       [--max-tasks-for-tasklist 3000]
+Needs:  pip install pyspark (its History Server is started from the package), Java 17+.
+        The Spark version of the History Server is that of the Python running this script.
+
+Extended copy of ../shared/tools/shs-snapshot.py. Each argument but the last is an event log
+(a single file or an eventlog_v2_* directory) or a directory whose top-level entries are event
+logs (Spark's spark.eventLog.dir layout). The logs are copied into a temporary log directory
+(the History Server does not recurse), the server is started on it, and for each application
+attempt it writes OUTDIR/<app id>[_<attempt id>]/:
+  app.json, jobs.json, stages.json (?details=false), stages_with_summaries.json
+  (?withSummaries=true), executors.json, allexecutors.json, environment.json,
+  sql.json (?details=true), version.json,
+  jobs/<job id>.json, sql/<execution id>.json (?details=true),
+  stages/<stage id>_<attempt>/taskSummary.json (?quantiles=0.0,0.25,0.5,0.75,1.0)
+  stages/<stage id>_<attempt>/taskList.json (?length=100000; only for applications with at most
+  --max-tasks-for-tasklist tasks in total, to keep committed data small)
+and OUTDIR/timing.json with how long the server took to list every application.
+"""
+import json, os, shutil, subprocess, sys, tempfile, time, urllib.error, urllib.request
+
+import pyspark
+
+QUANTILES = "0.0,0.25,0.5,0.75,1.0"
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=120) as r:
+        return json.load(r)
+
+
+def save(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def fetch(url):
+    try:
+        return get(url)
+    except urllib.error.HTTPError as e:  # e.g. an app with no SQL
+        return {"error": f"HTTP {e.code}", "url_path": url.split("/api/v1", 1)[1]}
+    except Exception as e:
+        return {"error": str(e)}
+
+
+def is_log(path):
+    b = os.path.basename(path)
+    return os.path.isfile(path) or b.startswith("eventlog_v2_")
+
+
+def collect_logs(args):
+    logs = []
+    for a in args:
+        a = os.path.abspath(a)
+        if is_log(a):
+            logs.append(a)
+        else:
+            for n in sorted(os.listdir(a)):
+                if not n.startswith(".") and not n.endswith(".crc"):
+                    logs.append(os.path.join(a, n))
+    return logs
+
+
+def snapshot_app(base, a, outdir, max_tasks):
+    attempts = a.get("attempts") or [{}]
+    for att in attempts:
+        aid = att.get("attemptId")
+        root = f"{base}/applications/{a['id']}" + (f"/{aid}" if aid else "")
+        d = os.path.join(outdir, a["id"] + (f"_{aid}" if aid else ""))
+        shutil.rmtree(d, ignore_errors=True)
+        for name, path in [("app", ""), ("jobs", "/jobs"), ("stages", "/stages?details=false"),
+                           ("stages_with_summaries", "/stages?withSummaries=true"),
+                           ("executors", "/executors"), ("allexecutors", "/allexecutors"),
+                           ("environment", "/environment"), ("sql", "/sql?details=true")]:
+            u = (f"{base}/applications/{a['id']}" if name == "app" else root) + path
+            save(os.path.join(d, name + ".json"), fetch(u))
+        save(os.path.join(d, "version.json"), fetch(f"{base}/version"))
+        jobs = fetch(root + "/jobs")
+        for j in jobs if isinstance(jobs, list) else []:
+            save(os.path.join(d, "jobs", f"{j['jobId']}.json"), fetch(f"{root}/jobs/{j['jobId']}"))
+        sql = fetch(root + "/sql?details=false")
+        for s in sql if isinstance(sql, list) else []:
+            save(os.path.join(d, "sql", f"{s['id']}.json"), fetch(f"{root}/sql/{s['id']}?details=true"))
+        stages = fetch(root + "/stages?details=false")
+        stages = stages if isinstance(stages, list) else []
+        total_tasks = sum(s.get("numTasks", 0) for s in stages)
+        with_list = total_tasks <= max_tasks
+        for s in stages:
+            sd = os.path.join(d, "stages", f"{s['stageId']}_{s['attemptId']}")
+            sroot = f"{root}/stages/{s['stageId']}/{s['attemptId']}"
+            save(os.path.join(sd, "taskSummary.json"), fetch(f"{sroot}/taskSummary?quantiles={QUANTILES}"))
+            if with_list:
+                save(os.path.join(sd, "taskList.json"), fetch(f"{sroot}/taskList?length=100000"))
+        save(os.path.join(d, "snapshot-info.json"), {
+            "history_server_spark_version": pyspark.__version__, "quantiles": QUANTILES,
+            "total_tasks": total_tasks, "task_lists_saved": with_list, "max_tasks_for_tasklist": max_tasks})
+
+
+def main():
+    args = sys.argv[1:]
+    port, max_tasks = 18080, 3000
+    if "--port" in args:
+        i = args.index("--port")
+        port = int(args[i + 1])
+        del args[i:i + 2]
+    if "--max-tasks-for-tasklist" in args:
+        i = args.index("--max-tasks-for-tasklist")
+        max_tasks = int(args[i + 1])
+        del args[i:i + 2]
+    outdir = os.path.abspath(args[-1])
+    logs = collect_logs(args[:-1])
+    logdir = tempfile.mkdtemp(prefix="shs-logs-")
+    for p in logs:
+        dst = os.path.join(logdir, os.path.basename(p))
+        if os.path.isdir(p):
+            shutil.copytree(p, dst)
+        else:
+            shutil.copy2(p, dst)
+    expected = len(logs)
+    spark_home = os.path.dirname(pyspark.__file__)
+    env = dict(os.environ, SPARK_HOME=spark_home, SPARK_NO_DAEMONIZE="1")
+    env["SPARK_HISTORY_OPTS"] = " ".join([
+        f"-Dspark.history.fs.logDirectory=file://{logdir}",
+        f"-Dspark.history.ui.port={port}",
+        "-Dspark.history.fs.update.interval=1s",
+        "-Dspark.history.retainedApplications=1000",
+        "-Dspark.ui.bindAddress=127.0.0.1",
+        "-Dspark.history.fs.cleaner.enabled=false",
+    ])
+    env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    log = tempfile.NamedTemporaryFile(prefix="shs-", suffix=".log", delete=False)
+    proc = subprocess.Popen([os.path.join(spark_home, "bin", "spark-class"),
+                             "org.apache.spark.deploy.history.HistoryServer"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    t0 = time.time()
+    try:
+        apps = []
+        last_n, last_change = -1, time.time()
+        while time.time() - t0 < 600:
+            try:
+                apps = get(base + "/applications")
+                n = sum(len(a.get("attempts") or [1]) for a in apps)
+                if n >= expected:
+                    break
+                if n != last_n:
+                    last_n, last_change = n, time.time()
+                elif time.time() - last_change > 45:  # some log the server cannot list
+                    print(f"only {n}/{expected} listed after waiting; continuing", file=sys.stderr)
+                    break
+            except Exception:
+                pass
+            if proc.poll() is not None:
+                raise SystemExit(f"History Server exited; see {log.name}")
+            time.sleep(0.5)
+        listed = time.time() - t0
+        os.makedirs(outdir, exist_ok=True)
+        t1 = time.time()
+        for a in apps:
+            snapshot_app(base, a, outdir, max_tasks)
+        detail = time.time() - t1
+        timing = os.path.join(outdir, "timing.json")
+        old = {}
+        if os.path.exists(timing):
+            with open(timing) as f:
+                old = json.load(f)
+        runs = old.get("runs", []) if isinstance(old.get("runs"), list) else []
+        runs.append({"apps": len(apps), "expected": expected, "list_seconds": round(listed, 2),
+                     "detail_seconds": round(detail, 2), "history_server": pyspark.__version__,
+                     "app_ids": sorted(a["id"] for a in apps)})
+        save(timing, {"runs": runs})
+        print(f"{len(apps)}/{expected} applications; listed in {listed:.1f}s; details in {detail:.1f}s")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(logdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
