@@ -53,8 +53,20 @@ if [ ! -d "$SPARK_HOME" ]; then
 fi
 
 # --- event-log reader / analysis (issues 4, 5) -------------------------------------------------
+# Tests read the committed fixtures (testdata/) and need only .venv above (zstandard, lz4,
+# python-snappy for tools/count-events.py). Regenerating the fixtures (tools/regen-testdata.sh)
+# also needs Spark 3.5 in its own venv: SPARKPLANE_REGEN_TESTDATA=1 installs it.
+if [ "${SPARKPLANE_REGEN_TESTDATA:-0}" = 1 ]; then
+  venv_install "$ROOT/.venv-spark35" pyspark==3.5.8
+fi
 
 # --- control plane (issue 6) -------------------------------------------------------------------
+
+# --- runner (issue 7) --------------------------------------------------------------------------
+# bubblewrap: per-app sandbox (Sandbox::Bubblewrap; crates/runner/tests/isolation.rs).
+# iproute2: `ss -ltn` in the runner's listener checks. procps: pgrep/ps for debugging orphans.
+# tshark: loopback capture proving internal encryption (crates/runner/tests/encryption.rs).
+apt_install bubblewrap iproute2 procps tshark
 
 # --- browser tests (portal, HTML report) -------------------------------------------------------
 # HTML report check (helper "insights"): Debian chromium driven by npm playwright-core, pinned by

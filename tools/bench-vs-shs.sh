@@ -38,7 +38,7 @@ echo "log: $log ($bytes bytes)"
 
 # --- sparkplane -------------------------------------------------------------------------
 tfile=$(mktemp)
-/usr/bin/time -v "$bin" analyze "$log" --format json --output /dev/null 2>"$tfile" || {
+/usr/bin/time -v "$bin" analyze "$log" --format json --output /tmp/sparkplane-bench-summary.json 2>"$tfile" || {
   cat "$tfile"; exit 1; }
 wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tfile" |
   awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
@@ -74,29 +74,45 @@ shs_pid=$!
 cleanup() { kill "$shs_pid" 2>/dev/null || true; wait "$shs_pid" 2>/dev/null || true; rm -rf "$logdir"; }
 trap cleanup EXIT
 
-"$venv/bin/python" - "$port" "$t0" "$bytes" <<'EOF'
-import json, sys, time, urllib.request
-port, t0, size = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+"$venv/bin/python" - "$port" "$t0" "$bytes" "$shs_pid" <<'EOF'
+import json, os, sys, time, urllib.request
+port, t0, size, pid = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 base = f"http://127.0.0.1:{port}/api/v1"
 def get(path, timeout=3600):
     with urllib.request.urlopen(base + path, timeout=timeout) as r:
         return json.load(r)
+def cpu_seconds():
+    # utime + stime of the History Server JVM (spark-class execs java in place).
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 while True:
     try:
         apps = get("/applications", timeout=5); break
     except Exception:
         time.sleep(0.1)
-ready = time.time()
+ready, cpu_ready = time.time(), cpu_seconds()
 while not apps:
     time.sleep(0.2)
     apps = get("/applications")
 listed = time.time()
 app = apps[0]["id"]
 stages = get(f"/applications/{app}/stages")
-done = time.time()
+done, cpu_done = time.time(), cpu_seconds()
 sp = float(open("/tmp/sparkplane-bench-wall").read())
 print(f"History Server: start-up {ready - t0:.1f} s; ready -> listed {listed - ready:.1f} s; "
-      f"listed -> /stages answer {done - listed:.1f} s ({len(stages)} stages)")
+      f"listed -> /stages answer {done - listed:.1f} s ({len(stages)} stages); "
+      f"JVM cpu ready -> /stages {cpu_done - cpu_ready:.1f} s")
 print(f"History Server ready -> /stages: {done - ready:.1f} s; "
       f"sparkplane: {sp:.2f} s; ratio {(done - ready) / sp:.1f}x")
+# The same numbers at scale: every stage attempt's counts and sums must agree.
+ours = {(s["stage_id"], s["attempt_id"]): s
+        for s in json.load(open("/tmp/sparkplane-bench-summary.json"))["stages"]}
+fields = [("numTasks", "num_tasks"), ("numCompleteTasks", "num_complete_tasks"),
+          ("numFailedTasks", "num_failed_tasks"), ("executorRunTime", "executor_run_time"),
+          ("executorCpuTime", "executor_cpu_time"), ("jvmGcTime", "jvm_gc_time"),
+          ("shuffleReadBytes", "shuffle_read_bytes"), ("shuffleWriteBytes", "shuffle_write_bytes")]
+bad = [(s["stageId"], a) for s in stages for a, b in fields
+       if ours.get((s["stageId"], s["attemptId"]), {}).get(b) != s[a]]
+print(f"stage numbers vs History Server: {len(stages)} attempts, {len(bad)} mismatches {bad[:5]}")
 EOF

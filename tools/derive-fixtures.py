@@ -12,8 +12,16 @@ Writes under TESTDATA_EVENTLOGS/spark43/ (each documented in testdata/eventlogs/
       copies of codec_zstd_single / codec_zstd_rolling renamed with attempt id 1 and with
       "App Attempt ID":"1" set in SparkListenerApplicationStart (local mode has no attempt id);
       every other line is byte-for-byte the original. Recompressed with zstd (python zstandard).
-  compacted_rolling_zstd/eventlog_v2_<app id>/
-      a copy of rolling_3files_zstd compacted by Spark's own History Server (4.3) with
+  malformed_lines/<app id>.zstd
+      codec_zstd_single decompressed, with three malformed lines inserted in the
+      middle (not JSON; an object without "Event"; a JSON array): 3 malformed lines.
+  truncated_{zstd,lz4}_inprogress/<app id + 11>.<codec>.inprogress
+      the in-progress zstd / lz4 logs with a new app id, recompressed with Spark's own codec
+      (py4j) and cut 150 bytes before the end: the last compressed block/frame is incomplete.
+  compacted_rolling_zstd/eventlog_v2_<app id + 7>/
+      a copy of rolling_3files_zstd (app id changed to the original + 7 ms everywhere, so the two
+      logs never share an id; recompressed with python zstandard) compacted by Spark's own
+      History Server (4.3) with
       spark.history.fs.eventLog.rolling.maxFilesToRetain=1: events_<N>_<app id>.zstd.compact
       replaces the older files.
   legacy_1x_plain/local-1451649600000/, legacy_1x_lzf/local-1451649600123/
@@ -21,9 +29,11 @@ Writes under TESTDATA_EVENTLOGS/spark43/ (each documented in testdata/eventlogs/
       COMPRESSION_CODEC_org.apache.spark.io.LZFCompressionCodec, APPLICATION_COMPLETE) built by
       hand with Spark 1.6-style events (no executor CPU time, no peak metrics, no resource
       profiles, "Data Read Method" in input metrics). The lzf variant is compressed with Spark's
-      own LZF codec through py4j. A third, legacy_1x_inprogress/, lacks APPLICATION_COMPLETE.
+      own LZF codec through py4j. A third, legacy_1x_inprogress/, lacks APPLICATION_COMPLETE and ends in a torn line.
 """
 import glob, gzip, json, os, shutil, subprocess, sys, tempfile, time, urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import zstandard
 
@@ -44,7 +54,7 @@ def zstd_read(path):
 
 def zstd_write(path, data):
     with open(path, "wb") as f:
-        f.write(zstandard.ZstdCompressor(level=1).compress(data))
+        f.write(zstandard.ZstdCompressor(level=19).compress(data))
 
 
 def gzip_multimember(root):
@@ -61,6 +71,45 @@ def gzip_multimember(root):
         f.write(gzip.compress(data[:cut], mtime=0))
         f.write(gzip.compress(data[cut:], mtime=0))
     print("gzip_multimember:", app, "cut at byte", cut)
+
+
+def malformed(root):
+    """codec_zstd_single (recompressed, zstd) with three malformed lines in the middle: not JSON, a JSON
+    object without "Event", a JSON array. Completed log: none of them is a torn tail."""
+    src = one(os.path.join(root, "spark43/codec_zstd_single/*.zstd"))
+    lines = zstd_read(src).split(b"\n")
+    app = os.path.basename(src)[:-len(".zstd")]
+    n = len(lines)
+    for pos, bad in sorted([(n // 4, b"this line is not JSON {"), (n // 2, b'{"NotAnEvent":1,"x":[1,2]}'),
+                            (3 * n // 4, b'[1,2,3]')], reverse=True):
+        lines.insert(pos, bad)
+    d = os.path.join(root, "spark43/malformed_lines")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    zstd_write(os.path.join(d, app + ".zstd"), b"\n".join(lines))
+    print("malformed_lines:", app)
+
+
+def truncated(root):
+    """In-progress single files whose last compressed block/frame is cut short: the zstd and lz4
+    in-progress logs with their app id changed (+11 ms, so they never share an id with the
+    originals), recompressed with Spark's own codec (py4j), then cut 150 bytes before the end
+    (inside the last block / frame)."""
+    import count_events_shim as ce
+    for codec in ("zstd", "lz4"):
+        src = one(os.path.join(root, f"spark43/inprogress_{codec}_single/*.inprogress"))
+        name = os.path.basename(src)
+        old = name.split(".")[0]
+        new = "local-" + str(int(old.split("-", 1)[1]) + 11)
+        with open(src, "rb") as f:
+            data = b"".join(ce.decoded_prefix(f, codec))
+        comp = lzf_compress_with_spark(data.replace(old.encode(), new.encode()), codec)
+        d = os.path.join(root, f"spark43/truncated_{codec}_inprogress")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        with open(os.path.join(d, name.replace(old, new)), "wb") as f:
+            f.write(comp[:-150])
+        print(f"truncated_{codec}_inprogress: {len(comp)} -> {len(comp) - 150} bytes")
 
 
 def set_attempt(data):
@@ -109,8 +158,20 @@ def compacted(root):
     d = os.path.join(root, "spark43/compacted_rolling_zstd")
     shutil.rmtree(d, ignore_errors=True)
     logdir = tempfile.mkdtemp(prefix="compact-")
-    work = os.path.join(logdir, os.path.basename(srcdir))
-    shutil.copytree(srcdir, work)
+    # A distinct app id (old id + 7 ms), so this log and the original never share an id (their
+    # History Server answers differ: compaction drops finished jobs' events).
+    old = os.path.basename(srcdir)[len("eventlog_v2_"):]
+    new = "local-" + str(int(old.split("-", 1)[1]) + 7)
+    work = os.path.join(logdir, "eventlog_v2_" + new)
+    os.makedirs(work)
+    for n in sorted(os.listdir(srcdir)):
+        if n.startswith(".") or n.endswith(".crc"):
+            continue
+        if n.startswith("appstatus_"):
+            open(os.path.join(work, n.replace(old, new)), "wb").close()
+        elif n.startswith("events_"):
+            data = zstd_read(os.path.join(srcdir, n)).replace(old.encode(), new.encode())
+            zstd_write(os.path.join(work, n.replace(old, new)), data)
     spark_home = os.path.dirname(pyspark.__file__)
     port = 18111
     env = dict(os.environ, SPARK_HOME=spark_home, SPARK_NO_DAEMONIZE="1", SPARK_LOCAL_IP="127.0.0.1")
@@ -233,11 +294,12 @@ def legacy_events(app_id, t0, complete=True):
     return ev
 
 
-def lzf_compress_with_spark(data):
+def lzf_compress_with_spark(data, codec_name="lzf"):
+    """Compress with Spark's own CompressionCodec (through py4j)."""
     from pyspark.java_gateway import launch_gateway
     gw = launch_gateway()
     jvm = gw.jvm
-    codec = jvm.org.apache.spark.io.CompressionCodec.createCodec(jvm.org.apache.spark.SparkConf(), "lzf")
+    codec = jvm.org.apache.spark.io.CompressionCodec.createCodec(jvm.org.apache.spark.SparkConf(), codec_name)
     fd, src = tempfile.mkstemp()
     os.write(fd, data)
     os.close(fd)
@@ -266,6 +328,8 @@ def legacy(root):
         os.makedirs(app_dir)
         data = "".join(json.dumps(e, separators=(",", ":")) + "\n"
                        for e in legacy_events(app, t0, complete)).encode()
+        if not complete:  # the driver died mid-write: a torn last line
+            data += b'{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":1,"Stage Att'
         if codec == "lzf":
             data = lzf_compress_with_spark(data)
             open(os.path.join(app_dir, "COMPRESSION_CODEC_org.apache.spark.io.LZFCompressionCodec"), "wb").close()
@@ -279,11 +343,15 @@ def legacy(root):
 
 if __name__ == "__main__":
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "testdata", "eventlogs"))
-    steps = sys.argv[2:] or ["gzip", "attempt", "legacy", "compact"]
+    steps = sys.argv[2:] or ["gzip", "attempt", "malformed", "truncated", "legacy", "compact"]
     if "gzip" in steps:
         gzip_multimember(root)
     if "attempt" in steps:
         attempt_suffixed(root)
+    if "malformed" in steps:
+        malformed(root)
+    if "truncated" in steps:
+        truncated(root)
     if "legacy" in steps:
         legacy(root)
     if "compact" in steps:

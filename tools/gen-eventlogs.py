@@ -26,7 +26,8 @@ def session(name, outdir, extra, master="local[2]", app_name=None):
          .config("spark.eventLog.enabled", "true")
          .config("spark.eventLog.dir", "file://" + os.path.abspath(d))
          .config("spark.ui.enabled", "false")
-         .config("spark.sql.shuffle.partitions", "8"))
+         .config("spark.sql.shuffle.partitions", "8")
+         .config("spark.pyspark.python", sys.executable))  # workers use this venv (pyarrow etc.)
     for k, v in extra.items():
         b = b.config(k, v)
     return b.getOrCreate()
@@ -159,12 +160,14 @@ def job_failure(spark, tmp):
 
 
 def spill(spark, tmp):
-    """A sort and an aggregation of 2M rows forced to spill (numElementsForceSpillThreshold)."""
+    """A sort and an aggregation of 2M rows forced to spill (numElementsForceSpillThreshold; the
+    sort-based shuffle writer is forced with bypassMergeThreshold=1)."""
     f = F()
     df = spark.range(0, 2_000_000).select((f.rand(3) * 1e9).cast("long").alias("x"),
                                           f.sha2(f.col("id").cast("string"), 256).alias("s"))
-    df.orderBy("x").select(f.sum("x")).collect()
-    df.groupBy((f.col("x") % 100_000).alias("k")).agg(f.max("s")).count()
+    # the noop sink keeps the global sort (a sort under an aggregate would be optimized away)
+    df.orderBy("x").write.format("noop").mode("overwrite").save()
+    df.groupBy((f.col("x") % 100_000).alias("k")).agg(f.max("s")).write.format("noop").mode("overwrite").save()
 
 
 def nested_loop_join(spark, tmp):
@@ -197,7 +200,9 @@ def large_broadcast(spark, tmp):
 
 
 def speculative(spark, tmp):
-    """A stage where one task sleeps far longer than the others, with spark.speculation on."""
+    """A stage where one task sleeps far longer than the others, with spark.speculation on, on a
+    standalone cluster of two 1-core workers on distinct loopback hosts (local mode never launches
+    speculative copies: a copy may not run on the host of the original attempt)."""
     from pyspark import TaskContext
     import time as _t
 
@@ -209,6 +214,8 @@ def speculative(spark, tmp):
         return it
     sc = spark.sparkContext
     sc.parallelize(range(1_000), 8).mapPartitions(straggle).count()
+    _t.sleep(5)  # let the killed original attempt report its TaskEnd before the app stops
+    sc.parallelize(range(100), 2).count()
 
 
 def killed_tasks(spark, tmp):
@@ -302,7 +309,7 @@ def pii_planted(spark, tmp):
     sc.setJobDescription(q2)
     spark.sql(q2).collect()
     sc.setJobDescription(f"nightly export for {p['email']} ssn {p['ssn']} batch {p['luhn_invalid']}")
-    spark.table("customers").filter(f.col("phone") == p["phone"]).join(
+    spark.table("customers").filter(f.col("phone") == p["phone"]).select("ssn", "amount").join(
         spark.table("customers_mem").select("ssn", "card"), "ssn").groupBy("card").count().collect()
     sc.setJobDescription(None)
 
@@ -310,7 +317,7 @@ def pii_planted(spark, tmp):
         if email == p["email"]:
             raise ValueError(f"record rejected for {p['udf_error_email']} (contact {email})")
         return len(email)
-    bad = f.udf(check, "int")
+    bad = f.udf(check, "int", useArrow=False)  # row-at-a-time (BatchEvalPython)
     try:
         spark.table("customers_mem").repartition(2).select(bad("email").alias("n")).agg(f.sum("n")).collect()
     except Exception as e:
@@ -343,6 +350,7 @@ WORKLOADS = {
     "job_failure": (job_failure, {"spark.task.maxFailures": "4"}, {"master": "local[2,4]"}),
     "spill": (spill, {"spark.driver.memory": "512m", "spark.sql.shuffle.partitions": "4",
                       "spark.shuffle.spill.numElementsForceSpillThreshold": "50000",
+                      "spark.shuffle.sort.bypassMergeThreshold": "1",
                       "spark.sql.adaptive.enabled": "false"}, {}),
     "nested_loop_join": (nested_loop_join, {}, {}),
     "small_files": (small_files, {}, {}),
@@ -350,7 +358,9 @@ WORKLOADS = {
                                           "spark.sql.autoBroadcastJoinThreshold": "-1"}, {}),
     "speculative": (speculative, {"spark.speculation": "true", "spark.speculation.multiplier": "1.5",
                                   "spark.speculation.quantile": "0.5", "spark.speculation.interval": "200ms",
-                                  "spark.speculation.minTaskRuntime": "500ms"}, {}),
+                                  "spark.speculation.minTaskRuntime": "500ms",
+                                  "spark.executor.cores": "1", "spark.executor.memory": "768m",
+                                  "spark.driver.host": "127.0.0.1"}, {"cluster": 2}),
     "killed_tasks": (killed_tasks, {}, {}),
     "driver_idle": (driver_idle, {}, {}),
     "clean_small": (clean_small, {"spark.sql.shuffle.partitions": "4"}, {}),
@@ -391,6 +401,31 @@ SPARK43 = [n for n in WORKLOADS if n not in {"etl_mixed", "join_skew", "cache_pr
                                             "python_udf_plain", "etl_mixed_rolling"}]
 
 
+def start_cluster(workers):
+    """A standalone Master and `workers` Workers (1 core, 1 GiB each) on loopback, each Worker on
+    its own loopback address (127.0.0.1, 127.0.0.2, ...) so Spark sees distinct hosts — needed for
+    speculative copies, which never run on the host of the original attempt. Returns (url, procs)."""
+    import pyspark
+    home = os.path.dirname(pyspark.__file__)
+    env = dict(os.environ, SPARK_HOME=home, SPARK_NO_DAEMONIZE="1",
+               PYSPARK_PYTHON=sys.executable, SPARK_WORKER_DIR="/tmp/gen-eventlogs-workers")
+    cls = os.path.join(home, "bin", "spark-class")
+    logf = open("/tmp/gen-eventlogs-cluster.log", "w")
+    port = 17077
+    procs = [subprocess.Popen([cls, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                               "--port", str(port), "--webui-port", "18180"], env=env,
+                              stdout=logf, stderr=subprocess.STDOUT)]
+    url = f"spark://127.0.0.1:{port}"
+    time.sleep(5)
+    for i in range(workers):
+        host = f"127.0.0.{i + 1}"
+        procs.append(subprocess.Popen([cls, "org.apache.spark.deploy.worker.Worker", "--host", host,
+                                       "--cores", "1", "--memory", "1g", "--webui-port", str(18181 + i), url],
+                                      env=dict(env, SPARK_LOCAL_IP=host), stdout=logf, stderr=subprocess.STDOUT))
+    time.sleep(8)
+    return url, procs
+
+
 def run_killed(out, name, kill_after):
     """Run a workload in a child, SIGKILL its driver JVM `kill_after` s after the first job."""
     p = subprocess.Popen([sys.executable, SCRIPT, out, name, "--child"], stdout=subprocess.PIPE,
@@ -424,7 +459,7 @@ def main():
         return
     child = "--child" in args
     args = [a for a in args if a != "--child"]
-    out, names = args[0], args[1:] or list(WORKLOADS)
+    out, names = args[0], [a for a in args[1:] if not a.startswith(("--master", "spark://"))] or list(WORKLOADS)
     if len(names) > 1:  # one JVM per workload: driver settings only apply at JVM start
         for n in names:
             subprocess.run([sys.executable, SCRIPT, out, n], check=False)
@@ -436,6 +471,18 @@ def main():
     if "kill_after" in opts and not child:
         run_killed(out, name, opts["kill_after"])
         return
+    if "cluster" in opts and not child:
+        url, procs = start_cluster(opts["cluster"])
+        try:
+            subprocess.run([sys.executable, SCRIPT, out, name, "--child", "--master", url], check=False)
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=30)
+        return
+    if "--master" in args:
+        opts = dict(opts, master=args[args.index("--master") + 1])
     if "submit_args" in opts:
         os.environ["PYSPARK_SUBMIT_ARGS"] = opts["submit_args"]
     spark = session(name, out, extra, opts.get("master", "local[2]"), opts.get("app_name"))

@@ -64,6 +64,58 @@ WORKLOAD_EXPECTATIONS = {
     "python_udf": [SHORT_APP, ("python_udf", "fire")],
     "python_udf_plain": "python_udf",
     "many_small_tasks": [("tiny_tasks", "fire")],
+    # Spark 3.5 reports a ~1 MB broadcast for the same etl_mixed dimension: clearly small
+    "generated-spark35/etl_mixed": [SHORT_APP],
+
+    # testdata/eventlogs (this project's logs)
+    "codec_zstd_single": [SHORT_APP, ("large_broadcast", "any",
+                                      "Spark 4 reports a ~33.5 MB BroadcastExchange 'data size' for a 100-row "
+                                      "build side (hashed relation): between small and large")],
+    "codec_lz4_single": "codec_zstd_single", "codec_snappy_single": "codec_zstd_single",
+    "codec_lzf_single": "codec_zstd_single", "codec_zstd_rolling": "codec_zstd_single",
+    "codec_lz4_rolling": "codec_zstd_single", "codec_snappy_rolling": "codec_zstd_single",
+    "codec_lzf_rolling": "codec_zstd_single",
+    "gzip_multimember": "codec_zstd_single", "attempt_suffixed_single": "codec_zstd_single",
+    "attempt_suffixed_rolling": "codec_zstd_single", "malformed_lines": "codec_zstd_single",
+    "spark35/codec_zstd_single": [SHORT_APP], "spark35/codec_lz4_single": "spark35/codec_zstd_single",
+    "spark35/codec_snappy_single": "spark35/codec_zstd_single",
+    "spark35/codec_lzf_single": "spark35/codec_zstd_single",
+    "spark35/codec_zstd_rolling": "spark35/codec_zstd_single",
+    "inprogress_zstd_single": [SHORT_APP, INPROGRESS_TINY],
+    "inprogress_lz4_single": "inprogress_zstd_single", "inprogress_snappy_single": "inprogress_zstd_single",
+    "inprogress_lzf_single": "inprogress_zstd_single", "inprogress_plain_single": "inprogress_zstd_single",
+    "inprogress_zstd_rolling": "inprogress_zstd_single", "inprogress_lz4_rolling": "inprogress_zstd_single",
+    "inprogress_snappy_rolling": "inprogress_zstd_single", "inprogress_lzf_rolling": "inprogress_zstd_single",
+    "inprogress_plain_rolling": "inprogress_zstd_single",
+    "truncated_zstd_inprogress": "inprogress_zstd_single", "truncated_lz4_inprogress": "inprogress_zstd_single",
+    "rolling_3files_zstd": [("tiny_tasks", "fire")],
+    "compacted_rolling_zstd": [
+        ("tiny_tasks", "any", "compaction dropped the task events of the finished jobs: what is left depends "
+                              "on which file was retained"),
+        ("low_core_utilization", "any", "compaction removed most task events, so used core time is undercounted"),
+        ("driver_idle", "any", "compaction removed the finished jobs' tasks: their time looks idle")],
+    "task_failures": [SHORT_APP, ("task_failures", "fire")],
+    "job_failure": [SHORT_APP, ("task_failures", "fire"), ("job_failure", "fire")],
+    "spill": [SHORT_APP, ("spill", "fire")],
+    "nested_loop_join": [SHORT_APP, ("nested_loop_join", "fire")],
+    "small_files": [SHORT_APP, ("small_files", "fire"),
+                    ("tiny_tasks", "any", "600 write tasks with a ~60 ms median: many small tasks, but under "
+                                          "the 1,000-task mark"),
+                    ("driver_idle", "any", "a ~5 s gap while the driver lists/commits 600 files")],
+    "large_broadcast": [SHORT_APP, ("large_broadcast", "fire"),
+                        ("driver_idle", "any", "~6.6 s with no task while the driver builds the 140 MB broadcast")],
+    "speculative": [("low_core_utilization", "any",
+                     "standalone-cluster start-up plus one 12 s straggler leave cores idle (utilization ~0.14 "
+                     "over ~60 s); real, but not what the workload is about")],
+    "killed_tasks": [SHORT_APP,
+                     ("task_failures", "any", "tasks were killed by a job-group cancellation, none failed"),
+                     ("job_failure", "any", "the job ended JobFailed because it was cancelled on purpose")],
+    "driver_idle": [("driver_idle", "fire"), ("low_core_utilization", "fire")],
+    "clean_small": [],
+    "pii_planted": [SHORT_APP, ("task_failures", "fire"), ("job_failure", "fire"), ("python_udf", "fire")],
+    "legacy_1x_plain": [("low_core_utilization", "any",
+                         "a 2.5 s hand-built 1.x app without an ExecutorAdded event: no core count")],
+    "legacy_1x_lzf": "legacy_1x_plain", "legacy_1x_inprogress": "legacy_1x_plain",
 }
 
 
@@ -146,8 +198,10 @@ def main():
     for p in logs:
         key = os.path.relpath(p, ce.ROOT)
         parts = key.split("/")
-        workload = parts[-2]  # <workload>/<file | eventlog_v2_dir | legacy app dir>
-        spec = resolve(workload)
+        workload = parts[-2]  # <group>/<workload>/<file | eventlog_v2_dir | legacy app dir>
+        spec = resolve(f"{parts[-3]}/{workload}")
+        if spec is None:
+            spec = resolve(workload)
         if spec is None:
             problems.append(f"{key}: no expectations for workload {workload}")
             continue

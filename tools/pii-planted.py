@@ -55,24 +55,27 @@ def main():
                 if v in s:
                     where = f"{et}{p}"
                     found[k][where] = found[k].get(where, 0) + 1
+    control = planted.pop("luhn_invalid")
+    found.pop("luhn_invalid", None)
+    # Shape: every string value outside keys containing "description"/"note" is a planted string
+    # (crates/analysis/tests/pii.rs collects them all and asserts none is in the output).
     res = {
-        "log": os.path.relpath(os.path.abspath(log), root),
-        "about": "Strings planted by tools/gen-eventlogs.py pii_planted (Spark 4.3, AQE on, Spark's own "
-                 "spark.redaction.regex disabled so secrets reach the log). None of the strings under "
-                 "'planted' may appear in sparkplane's JSON, text or HTML output for this log. "
-                 "'found_in' lists event-type/JSON-path -> occurrences in the log (empty = the string "
-                 "did not reach the log).",
+        "note": "Strings planted by tools/gen-eventlogs.py pii_planted (Spark 4.3, AQE on, Spark's own "
+                "spark.redaction.regex set to match nothing so the secrets reach the log). None of the "
+                "strings under 'planted' may appear in sparkplane's JSON, text or HTML output for this "
+                "log. 'found_in' maps each to event-type/JSON-path -> occurrences in the log; "
+                "'reached_log' says whether the string is in the log at all.",
+        "log_description": os.path.relpath(os.path.abspath(log), root),
         "planted": planted,
         "found_in": {k: dict(sorted(v.items())) for k, v in found.items()},
-        "must_not_be_masked": {
-            "luhn_invalid_card_like": planted["luhn_invalid"],
-            "note": "4111 1111 1111 1112 fails the Luhn check: the card-number rule must not mask it "
-                    "(it may still be removed where all literals are replaced, e.g. in SQL plans). "
-                    "App ids (local-...), timestamps (epoch ms) and byte counts must stay unmasked.",
-        },
+        "reached_log": {k: bool(v) for k, v in found.items()},
+        "luhn_invalid_control_description": control,
+        "over_redaction_controls_description": f"{control} fails the Luhn check: the card-number rule must not mask it "
+                                   "(it may still be removed where all literals are replaced, e.g. in SQL "
+                                   "plans). App ids (local-...), timestamps (epoch ms) and byte counts "
+                                   "must stay unmasked.",
     }
     missing = [k for k, v in found.items() if not v]
-    res["not_in_log"] = missing
     text = json.dumps(res, indent=1) + "\n"
     if out:
         with open(out, "w") as f:

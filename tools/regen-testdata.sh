@@ -12,6 +12,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY43="$ROOT/.venv/bin/python"
 PY35="$ROOT/.venv-spark35/bin/python"
+if [ ! -x "$PY43" ] || [ ! -x "$PY35" ]; then
+  SPARKPLANE_REGEN_TESTDATA=1 bash "$ROOT/scripts/setup-deps.sh"
+fi
 EL=testdata/eventlogs
 SHARED=../shared/eventlogs
 STEPS=("$@")
@@ -52,10 +55,12 @@ for step in "${STEPS[@]}"; do
       "$PY43" tools/shs-snapshot.py $(ls -d $SHARED/generated/*/*) testdata/shs-snapshots/generated
       log "History Server 3.5 snapshots of the shared Spark 3.5 logs"
       "$PY35" tools/shs-snapshot.py $(ls -d $SHARED/generated-spark35/*/*) testdata/shs-snapshots/generated-spark35
-      log "History Server 4.3 snapshots of testdata/eventlogs/spark43 (not the derived copies)"
-      "$PY43" tools/shs-snapshot.py $(ls -d $EL/spark43/*/* | grep -v -E '/(gzip_multimember|attempt_suffixed_[a-z]+|compacted_rolling_zstd)/') testdata/shs-snapshots/spark43
+      # To keep the data small, one representative per codec/layout family (the other codec_* and
+      # inprogress_* logs hold the same workload; their counts are checked by count-events.py).
+      log "History Server 4.3 snapshots of testdata/eventlogs/spark43 (a representative subset)"
+      "$PY43" tools/shs-snapshot.py $(ls -d $EL/spark43/*/* | grep -v -E '/(gzip_multimember|malformed_lines|truncated_[a-z0-9]+_inprogress|attempt_suffixed_[a-z]+|compacted_rolling_zstd|codec_(lz4|snappy|lzf)_[a-z]+|codec_zstd_rolling|inprogress_(lz4|snappy|lzf)_[a-z]+|inprogress_zstd_rolling|inprogress_plain_single)/') testdata/shs-snapshots/spark43
       log "History Server 4.3 snapshots of the derived attempt-suffixed and compacted logs"
-      "$PY43" tools/shs-snapshot.py $(ls -d $EL/spark43/attempt_suffixed_*/* $EL/spark43/compacted_rolling_zstd/*) testdata/shs-snapshots/spark43-derived
+      "$PY43" tools/shs-snapshot.py $(ls -d $EL/spark43/attempt_suffixed_single/* $EL/spark43/compacted_rolling_zstd/*) testdata/shs-snapshots/spark43-derived
       log "History Server 3.5 snapshots of testdata/eventlogs/spark35"
       "$PY35" tools/shs-snapshot.py $(ls -d $EL/spark35/*/*) testdata/shs-snapshots/spark35 ;;
     counts)

@@ -1,7 +1,7 @@
 """Ask Apache Spark's own History Server what it makes of event logs, and save its REST answers.
 
 Usage:  python tools/shs-snapshot.py LOG_OR_DIR [LOG_OR_DIR ...] OUTDIR [--port 18080]
-                                       [--max-tasks-for-tasklist 3000]
+                                       [--max-tasks-for-tasklist 100]
 Needs:  pip install pyspark (its History Server is started from the package), Java 17+.
         The Spark version of the History Server is that of the Python running this script.
 
@@ -10,6 +10,7 @@ Extended copy of ../shared/tools/shs-snapshot.py. Each argument but the last is 
 logs (Spark's spark.eventLog.dir layout). The logs are copied into a temporary log directory
 (the History Server does not recurse), the server is started on it, and for each application
 attempt it writes OUTDIR/<app id>[_<attempt id>]/:
+  (compact JSON; environment.json without the classpath)
   app.json, jobs.json, stages.json (?details=false), stages_with_summaries.json
   (?withSummaries=true), executors.json, allexecutors.json, environment.json,
   sql.json (?details=true), version.json,
@@ -34,8 +35,20 @@ def get(url):
 def save(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
+        json.dump(data, f, separators=(",", ":"), sort_keys=True)
         f.write("\n")
+
+
+def slim_environment(env):
+    """The classpath (~300 jar paths, twice) is most of /environment and says nothing about a run:
+    classpathEntries become [] and java.class.path's value is dropped; everything else is kept."""
+    if isinstance(env, dict):
+        n = len(env.get("classpathEntries") or [])
+        env["classpathEntries"] = []
+        props = env.get("systemProperties") or []
+        env["systemProperties"] = [p for p in props if not (isinstance(p, list) and p and p[0] == "java.class.path")]
+        env["_snapshot_note"] = f"classpathEntries ({n}) and java.class.path omitted by tools/shs-snapshot.py"
+    return env
 
 
 def fetch(url):
@@ -77,7 +90,8 @@ def snapshot_app(base, a, outdir, max_tasks):
                            ("executors", "/executors"), ("allexecutors", "/allexecutors"),
                            ("environment", "/environment"), ("sql", "/sql?details=true")]:
             u = (f"{base}/applications/{a['id']}" if name == "app" else root) + path
-            save(os.path.join(d, name + ".json"), fetch(u))
+            data = fetch(u)
+            save(os.path.join(d, name + ".json"), slim_environment(data) if name == "environment" else data)
         save(os.path.join(d, "version.json"), fetch(f"{base}/version"))
         jobs = fetch(root + "/jobs")
         for j in jobs if isinstance(jobs, list) else []:
@@ -102,7 +116,7 @@ def snapshot_app(base, a, outdir, max_tasks):
 
 def main():
     args = sys.argv[1:]
-    port, max_tasks = 18080, 3000
+    port, max_tasks = 18080, 100
     if "--port" in args:
         i = args.index("--port")
         port = int(args[i + 1])

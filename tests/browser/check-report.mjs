@@ -1,10 +1,10 @@
 // Open a sparkplane HTML report in headless Chromium and check it.
 //
-//   node tests/browser/check-report.mjs REPORT.html SCREENSHOT.png
+//   node tests/browser/check-report.mjs REPORT.html SCREENSHOT.png [REPORT2.html SCREENSHOT2.png …]
 //
 // Uses Debian's chromium (SPARKPLANE_CHROMIUM, default /usr/bin/chromium) through npm
 // playwright-core. Every request other than the report file itself is recorded and aborted.
-// Prints one JSON object: external_requests, console_errors, charts (data points per
+// Prints one JSON object per report, one per line: external_requests, console_errors, charts (data points per
 // svg[data-chart]), luma_stddev / distinct_colors of the full-page screenshot (decoded here
 // with node's zlib: no image library), and exits 1 when a check fails.
 import { chromium } from 'playwright-core';
@@ -13,12 +13,11 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 
-const [, , reportArg, pngArg] = process.argv;
-if (!reportArg || !pngArg) {
-  console.error('usage: node check-report.mjs REPORT.html SCREENSHOT.png');
+const pairs = process.argv.slice(2);
+if (pairs.length === 0 || pairs.length % 2 !== 0) {
+  console.error('usage: node check-report.mjs REPORT.html SCREENSHOT.png [REPORT2.html SCREENSHOT2.png …]');
   process.exit(2);
 }
-const reportUrl = pathToFileURL(resolve(reportArg)).href;
 const executablePath = process.env.SPARKPLANE_CHROMIUM || '/usr/bin/chromium';
 
 /** Decode an 8-bit, non-interlaced PNG (what Chromium writes) into {width, height, channels, data}. */
@@ -96,58 +95,71 @@ function pixelStats(img) {
   return { luma_mean: mean, luma_stddev: Math.sqrt(Math.max(0, sumSq / n - mean * mean)), distinct_colors: colors.size };
 }
 
-const result = { report: reportUrl, external_requests: [], console_errors: [], charts: {} };
 const browser = await chromium.launch({
   executablePath,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
+let failed = false;
 try {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
-  const page = await context.newPage();
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url === reportUrl) return route.continue();
-    result.external_requests.push(url);
-    return route.abort();
-  });
-  page.on('request', (req) => {
-    const url = req.url();
-    if (url !== reportUrl && !url.startsWith('data:') && !result.external_requests.includes(url)) {
-      result.external_requests.push(url);
-    }
-  });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warning') result.console_errors.push(`${msg.type()}: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => result.console_errors.push(`pageerror: ${err.message}`));
-  const resp = await page.goto(reportUrl, { waitUntil: 'load' });
-  result.status = resp ? resp.status() : null;
-  result.charts = await page.evaluate(() => {
-    const out = {};
-    for (const svg of document.querySelectorAll('svg[data-chart]')) {
-      const box = svg.getBoundingClientRect();
-      out[svg.dataset.chart] = box.width > 0 && box.height > 0 ? svg.querySelectorAll('[data-point]').length : 0;
-    }
-    return out;
-  });
-  result.insight_cards = await page.locator('article.card').count();
-  result.title = await page.title();
-  const png = await page.screenshot({ fullPage: true, type: 'png' });
-  writeFileSync(pngArg, png);
-  const img = decodePng(png);
-  Object.assign(result, { width: img.width, height: img.height }, pixelStats(img));
+  for (let i = 0; i < pairs.length; i += 2) {
+    const result = await check(pairs[i], pairs[i + 1]);
+    console.log(JSON.stringify(result));
+    if (result.failures.length) failed = true;
+  }
 } finally {
   await browser.close();
 }
+process.exit(failed ? 1 : 0);
 
-const failures = [];
-if (result.external_requests.length) failures.push('network requests were made');
-if (result.console_errors.length) failures.push('console errors');
-for (const c of ['timeline', 'usage', 'distribution']) {
-  if (!(result.charts[c] > 0)) failures.push(`chart ${c} has no data points`);
+async function check(reportArg, pngArg) {
+  const reportUrl = pathToFileURL(resolve(reportArg)).href;
+  const result = { report: reportUrl, external_requests: [], console_errors: [], charts: {} };
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
+  try {
+    const page = await context.newPage();
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url === reportUrl) return route.continue();
+      result.external_requests.push(url);
+      return route.abort();
+    });
+    page.on('request', (req) => {
+      const url = req.url();
+      if (url !== reportUrl && !url.startsWith('data:') && !result.external_requests.includes(url)) {
+        result.external_requests.push(url);
+      }
+    });
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') result.console_errors.push(`${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => result.console_errors.push(`pageerror: ${err.message}`));
+    const resp = await page.goto(reportUrl, { waitUntil: 'load' });
+    result.status = resp ? resp.status() : null;
+    result.charts = await page.evaluate(() => {
+      const out = {};
+      for (const svg of document.querySelectorAll('svg[data-chart]')) {
+        const box = svg.getBoundingClientRect();
+        out[svg.dataset.chart] = box.width > 0 && box.height > 0 ? svg.querySelectorAll('[data-point]').length : 0;
+      }
+      return out;
+    });
+    result.insight_cards = await page.locator('article.card').count();
+    result.title = await page.title();
+    const png = await page.screenshot({ fullPage: true, type: 'png' });
+    writeFileSync(pngArg, png);
+    const img = decodePng(png);
+    Object.assign(result, { screenshot: resolve(pngArg), width: img.width, height: img.height }, pixelStats(img));
+  } finally {
+    await context.close();
+  }
+  const failures = [];
+  if (result.external_requests.length) failures.push('network requests were made');
+  if (result.console_errors.length) failures.push('console errors');
+  for (const c of ['timeline', 'usage', 'distribution']) {
+    if (!(result.charts[c] > 0)) failures.push(`chart ${c} has no data points`);
+  }
+  if (!(result.luma_stddev > 8) || !(result.distinct_colors > 64)) failures.push('screenshot looks blank');
+  result.failures = failures;
+  return result;
 }
-if (!(result.luma_stddev > 8) || !(result.distinct_colors > 64)) failures.push('screenshot looks blank');
-result.failures = failures;
-console.log(JSON.stringify(result));
-process.exit(failures.length ? 1 : 0);

@@ -68,6 +68,12 @@ impl Analyzer {
         self.app.spark_version_hint(version);
     }
 
+    /// When the log was last written (epoch ms), as the History Server takes it: the
+    /// modification time of the (last) events file.
+    pub fn last_updated_hint(&mut self, epoch_ms: Option<i64>) {
+        self.model.set_last_updated(epoch_ms);
+    }
+
     /// Fold one event.
     pub fn push(&mut self, event: &Event<'_>) {
         self.app.on_event(event);
@@ -105,10 +111,18 @@ fn conclude(
     })
 }
 
+/// A file's modification time in epoch ms.
+fn modified_ms(path: &std::path::Path) -> Option<i64> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_millis()).ok()
+}
+
 /// Analyse one application's log.
 pub fn analyze(log: &EventLog, options: &Options) -> Result<Analysis, AnalyzeError> {
     let mut analyzer = Analyzer::new();
     analyzer.spark_version_hint(log.spark_version_hint());
+    analyzer.last_updated_hint(log.files().last().and_then(|f| modified_ms(&f.path)));
     let result = log.for_each(|e| analyzer.push(&e));
     conclude(analyzer, result, options)
 }

@@ -162,7 +162,7 @@ impl Redactor {
             sensitive: re(SPARK_REDACTION_REGEX),
             quoted: re(r#"'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*""#),
             ds_filter: re(
-                r"\b(EqualTo|EqualNullSafe|GreaterThanOrEqual|GreaterThan|LessThanOrEqual|LessThan|StringStartsWith|StringEndsWith|StringContains)\(([^,()\[\]]*),",
+                r"\b(EqualTo|EqualNullSafe|GreaterThanOrEqual|GreaterThan|LessThanOrEqual|LessThan|StringStartsWith|StringEndsWith|StringContains|Contains|StartsWith|EndsWith)\(([^,()\[\]]*),",
             ),
             in_list: re(r"(?i)\b(?:not\s+)?in\s*[(\[]"),
             inset: re(r"\bINSET\b"),
@@ -608,6 +608,7 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -698,6 +699,11 @@ mod tests {
         assert_eq!(r.sql(join), join);
         let lhs = "Condition : (100 < amount#9)";
         assert_eq!(r.sql(lhs), "Condition : (*** < amount#9)");
+        let contains = "Condition : (isnotnull(name#0) AND Contains(name#0, smith))";
+        assert_eq!(
+            r.sql(contains),
+            "Condition : (isnotnull(name#0) AND Contains(name#0,***))"
+        );
         let rk = "Condition : (rk#26 <= 3)";
         assert_eq!(r.sql(rk), "Condition : (rk#26 <= ***)");
     }

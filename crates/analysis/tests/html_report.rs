@@ -2,6 +2,7 @@
 //! in headless Chromium (Debian `chromium` driven by npm `playwright-core`, see
 //! `tests/browser/check-report.mjs`) — no request leaves the page, no console error, and the
 //! screenshot is not blank. Screenshots are saved under `<workspace>/out/html-report/`.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 
@@ -14,7 +15,7 @@ use support::{app_in, root, shared_logs, skip_or_fail, summary_of};
 /// Logs whose reports are rendered: a skewed join, a clean ETL, and a many-task run.
 fn cases() -> Vec<(&'static str, PathBuf)> {
     let g = shared_logs().join("generated");
-    vec![
+    [
         ("join_skew", app_in(&g.join("join_skew"))),
         ("etl_mixed", app_in(&g.join("etl_mixed"))),
         ("many_small_tasks", app_in(&g.join("many_small_tasks"))),
@@ -23,6 +24,16 @@ fn cases() -> Vec<(&'static str, PathBuf)> {
             app_in(&shared_logs().join("generated-spark35/etl_mixed")),
         ),
     ]
+    .into_iter()
+    .chain(
+        // Planted cases of the project's own test data, when present.
+        ["job_failure", "driver_idle", "spill"]
+            .into_iter()
+            .map(|w| (w, root().join("testdata/eventlogs/spark43").join(w)))
+            .filter(|(_, d)| d.exists())
+            .map(|(w, d)| (w, app_in(&d))),
+    )
+    .collect()
 }
 
 fn out_dir() -> PathBuf {
@@ -105,26 +116,33 @@ fn report_renders_in_chromium() {
     if !harness.join("node_modules/playwright-core").exists() {
         return skip_or_fail("tests/browser/node_modules is missing (npm ci in tests/browser)");
     }
-    for (name, path) in cases() {
-        let dir = out_dir();
+    let dir = out_dir();
+    let mut cmd = Command::new("node");
+    cmd.arg(harness.join("check-report.mjs"))
+        .env("SPARKPLANE_CHROMIUM", &chromium);
+    let cases = cases();
+    for (name, path) in &cases {
         let html_path = dir.join(format!("{name}.html"));
-        let png = dir.join(format!("{name}.png"));
-        std::fs::write(&html_path, render(&path)).expect("write html");
-        let out = Command::new("node")
-            .arg(harness.join("check-report.mjs"))
-            .arg(&html_path)
-            .arg(&png)
-            .env("SPARKPLANE_CHROMIUM", &chromium)
-            .output()
-            .expect("run node");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "{name}: browser check failed\nstdout: {stdout}\nstderr: {stderr}"
-        );
-        let v: serde_json::Value =
-            serde_json::from_str(stdout.trim()).expect("harness prints JSON");
+        std::fs::write(&html_path, render(path)).expect("write html");
+        cmd.arg(&html_path).arg(dir.join(format!("{name}.png")));
+    }
+    let out = cmd.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser check failed\nstdout: {stdout}\nstderr: {stderr}"
+    );
+    let results: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("harness prints JSON lines"))
+        .collect();
+    assert_eq!(
+        results.len(),
+        cases.len(),
+        "one result per report: {stdout}"
+    );
+    for ((name, _), v) in cases.iter().zip(&results) {
         assert_eq!(
             v["external_requests"].as_array().map(Vec::len),
             Some(0),
@@ -149,6 +167,7 @@ fn report_renders_in_chromium() {
             v["distinct_colors"].as_u64().unwrap_or(0) > 64,
             "{name}: blank? {v}"
         );
+        let png = dir.join(format!("{name}.png"));
         assert!(png.exists());
         eprintln!("{name}: screenshot {}", png.display());
     }

@@ -3,6 +3,7 @@
 //! with the default thresholds from the real log; the workload names of the shared logs
 //! (issue 5's acceptance); and invariance: rewriting application names and paths in a log copy
 //! changes no insight.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,9 +1,11 @@
 //! The committed JSON Schema (`schema/summary.schema.json`) is what the `Summary` type generates,
 //! and every summary made from a real log validates against it. Regenerate the file with
-//! `SPARKPLANE_BLESS=1 cargo test -p sparkplane-analysis --test summary_schema`.
+//! `SPARKPLANE_BLESS=1 cargo test -p sparkplane-analysis --test summary_schema -- committed`.
 //!
 //! Also: the analysis reads metrics, never names — rewriting the application name and every
 //! path in a log changes no number and no insight.
+
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -53,7 +55,7 @@ fn committed_schema_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "{} is out of date: run SPARKPLANE_BLESS=1 cargo test -p sparkplane-analysis --test summary_schema",
+        "{} is out of date: run SPARKPLANE_BLESS=1 cargo test -p sparkplane-analysis --test summary_schema -- committed",
         path.display()
     );
 }
@@ -119,7 +121,10 @@ fn renaming_the_app_and_its_paths_changes_no_result() {
         let bytes = std::fs::read_to_string(shared.join(log)).unwrap();
         let original = analyze_stream(bytes.as_bytes(), log, &Options::default()).unwrap();
         let renamed_text = bytes
-            .replace("/work/steering/shared/tools/gen-eventlogs.py", "/opt/jobs/x/y/z/nightly_report.py")
+            .replace(
+                "/work/steering/shared/tools/gen-eventlogs.py",
+                "/opt/jobs/x/y/z/nightly_report.py",
+            )
             .replace("/work/steering", "/home/somebody")
             .replace("\"App Name\":\"", "\"App Name\":\"renamed ");
         assert_ne!(renamed_text, bytes, "{log}: nothing was rewritten");

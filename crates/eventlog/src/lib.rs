@@ -17,7 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Memory: one line buffer (1 MiB, grown only for longer lines, at most
+//! Memory: one line buffer (64 KiB growing to 1 MiB; beyond that only for longer lines, at most
 //! [`MAX_LINE_BYTES`]) and one decompressed block at a time; events borrow from the buffer and
 //! live for the duration of the callback.
 

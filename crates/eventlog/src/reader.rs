@@ -14,7 +14,10 @@ use crate::diagnostics::Diagnostics;
 use crate::error::Error;
 use crate::events::{names, Event, Exclusion, ExclusionKind};
 
-/// Initial size of the line buffer; it grows only for lines longer than this.
+/// Initial size of the line buffer (small inputs stay small).
+const BUF_START: usize = 64 << 10;
+/// The buffer grows to this size for large inputs (fewer, larger reads); beyond it, it grows
+/// only for lines longer than the buffer.
 const BUF_SIZE: usize = 1 << 20;
 /// Longest line accepted (bounds memory on garbage input).
 pub const MAX_LINE_BYTES: usize = 128 << 20;
@@ -24,6 +27,8 @@ pub const MAX_LINE_BYTES: usize = 128 << 20;
 pub enum LineError {
     #[error("not valid JSON: {0}")]
     Json(#[source] serde_json::Error),
+    #[error("invalid UTF-8 after byte {0}")]
+    Utf8(usize),
     #[error("JSON without an \"Event\" field")]
     NoEventName,
     #[error("bad {name} event: {source}")]
@@ -61,14 +66,17 @@ fn is_spark_event(name: &str) -> bool {
 /// Parses one event-log line (without its newline). Returns the `Event` string as written and
 /// the typed event. The whole line is validated as JSON.
 pub fn parse_line(line: &[u8]) -> Result<(Cow<'_, str>, Event<'_>), LineError> {
+    // Validate UTF-8 once for the whole line (fast for ASCII), so the JSON parser need not
+    // validate each string again.
+    let text = std::str::from_utf8(line).map_err(|e| LineError::Utf8(e.valid_up_to()))?;
     let name: Cow<'_, str> = match peek_name(line) {
         Some(n) => Cow::Borrowed(n),
         None => {
-            let env: Envelope<'_> = serde_json::from_slice(line).map_err(LineError::Json)?;
+            let env: Envelope<'_> = serde_json::from_str(text).map_err(LineError::Json)?;
             env.event.ok_or(LineError::NoEventName)?
         }
     };
-    let event = typed(&name, line).map_err(|source| {
+    let event = typed(&name, text).map_err(|source| {
         if source.is_syntax() || source.is_eof() {
             LineError::Json(source)
         } else {
@@ -81,8 +89,8 @@ pub fn parse_line(line: &[u8]) -> Result<(Cow<'_, str>, Event<'_>), LineError> {
     Ok((name, event))
 }
 
-fn typed<'a>(name: &Cow<'a, str>, line: &'a [u8]) -> Result<Event<'a>, serde_json::Error> {
-    use serde_json::from_slice as p;
+fn typed<'a>(name: &Cow<'a, str>, line: &'a str) -> Result<Event<'a>, serde_json::Error> {
+    use serde_json::from_str as p;
     Ok(match name.as_ref() {
         names::TASK_END => Event::TaskEnd(p(line)?),
         names::TASK_START => Event::TaskStart(p(line)?),
@@ -196,7 +204,7 @@ pub(crate) struct LineReader {
 impl LineReader {
     pub(crate) fn new() -> Self {
         LineReader {
-            buf: vec![0; BUF_SIZE],
+            buf: vec![0; BUF_START],
         }
     }
 
@@ -233,8 +241,8 @@ impl LineReader {
                 scanned -= start;
                 start = 0;
             }
-            if end == buf.len() {
-                if buf.len() >= MAX_LINE_BYTES {
+            if end == buf.len() || (buf.len() < BUF_SIZE && end > buf.len() / 2) {
+                if end == buf.len() && buf.len() >= MAX_LINE_BYTES {
                     return Err(Error::LineTooLong {
                         path: path.to_path_buf(),
                         line: line_no + 1,

@@ -31,7 +31,9 @@ pub struct KeyId(String);
 impl KeyId {
     /// Parse a key id as it appears in URLs and keys.
     pub fn parse(s: &str) -> Result<Self, ApiKeyError> {
-        let ok = s.len() == KEY_ID_LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ok = s.len() == KEY_ID_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -63,7 +65,10 @@ pub struct ApiKey {
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKey").field("id", &self.id).field("secret", &"<redacted>").finish()
+        f.debug_struct("ApiKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -77,13 +82,19 @@ impl ApiKey {
         OsRng.fill_bytes(&mut secret);
         let secret_part = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
         let hash = hash_secret(&secret_part)?;
-        Ok(Self { secret: format!("{PREFIX}{id}_{secret_part}"), id, hash })
+        Ok(Self {
+            secret: format!("{PREFIX}{id}_{secret_part}"),
+            id,
+            hash,
+        })
     }
 }
 
 /// Split a presented key into its id and secret part (no hashing).
 pub fn parse(presented: &str) -> Result<(KeyId, &str), ApiKeyError> {
-    let rest = presented.strip_prefix(PREFIX).ok_or(ApiKeyError::Malformed)?;
+    let rest = presented
+        .strip_prefix(PREFIX)
+        .ok_or(ApiKeyError::Malformed)?;
     let (id, secret) = rest.split_once('_').ok_or(ApiKeyError::Malformed)?;
     if secret.is_empty() || secret.len() > 128 {
         return Err(ApiKeyError::Malformed);
@@ -102,7 +113,9 @@ fn hash_secret(secret: &str) -> Result<String, ApiKeyError> {
 /// ONE argon2 verification of `secret` against a stored PHC hash (constant-time compare inside).
 pub fn verify(secret: &str, stored_hash: &str) -> bool {
     match PasswordHash::new(stored_hash) {
-        Ok(parsed) => Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -12,7 +12,9 @@ pub enum ConfError {
     #[error("configuration key `{0}` is not a valid key")]
     BadKey(String),
     /// The value is too long or has control characters.
-    #[error("value of configuration key `{0}` is not valid (control characters or over 8192 bytes)")]
+    #[error(
+        "value of configuration key `{0}` is not valid (control characters or over 8192 bytes)"
+    )]
     BadValue(String),
 }
 
@@ -53,7 +55,9 @@ const ALLOWED_EXCEPTIONS: &[&str] = &["spark.ssl.enabled"];
 pub fn check_key(key: &str) -> Result<(), ConfError> {
     let well_formed = !key.is_empty()
         && key.len() <= 256
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if !well_formed {
         return Err(ConfError::BadKey(key.to_owned()));
     }
@@ -85,12 +89,24 @@ mod tests {
     #[test]
     fn forbidden_and_allowed() {
         for k in [
-            "spark.master", "spark.authenticate", "spark.authenticate.secret", "spark.eventLog.dir",
-            "spark.local.dir", "spark.driver.host", "spark.ui.port", "spark.jars.ivy", "spark.driver.bindAddress",
+            "spark.master",
+            "spark.authenticate",
+            "spark.authenticate.secret",
+            "spark.eventLog.dir",
+            "spark.local.dir",
+            "spark.driver.host",
+            "spark.ui.port",
+            "spark.jars.ivy",
+            "spark.driver.bindAddress",
         ] {
             assert_eq!(check_key(k), Err(ConfError::Forbidden(k.into())), "{k}");
         }
-        for k in ["spark.executor.memory", "spark.sql.shuffle.partitions", "spark.ssl.enabled", "ae.spark.librarysets"] {
+        for k in [
+            "spark.executor.memory",
+            "spark.sql.shuffle.partitions",
+            "spark.ssl.enabled",
+            "ae.spark.librarysets",
+        ] {
             assert_eq!(check_key(k), Ok(()), "{k}");
         }
         assert!(check_key("bad key").is_err());

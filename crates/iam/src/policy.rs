@@ -258,16 +258,31 @@ mod tests {
     use super::*;
 
     fn user(admin: bool) -> Principal {
-        Principal { id: "usr-1".into(), kind: PrincipalKind::User, administrator: admin }
+        Principal {
+            id: "usr-1".into(),
+            kind: PrincipalKind::User,
+            administrator: admin,
+        }
     }
 
     #[test]
     fn every_action_has_a_rule() {
         use Action::*;
         for a in [
-            PrincipalsManage, ApiKeysManage, PlatformAuditRead, InstanceCreate, InstanceRead,
-            InstanceDelete, ConfigRead, ConfigWrite, AccessRead, AccessWrite, InstanceAuditRead,
-            DataRead, AppWrite, SummaryWrite,
+            PrincipalsManage,
+            ApiKeysManage,
+            PlatformAuditRead,
+            InstanceCreate,
+            InstanceRead,
+            InstanceDelete,
+            ConfigRead,
+            ConfigWrite,
+            AccessRead,
+            AccessWrite,
+            InstanceAuditRead,
+            DataRead,
+            AppWrite,
+            SummaryWrite,
         ] {
             assert!(RULES.iter().any(|r| r.action == a), "{a:?}");
         }
@@ -276,23 +291,48 @@ mod tests {
     #[test]
     fn no_role_is_not_found_and_admin_reads_no_data() {
         let inst = Resource::Instance { caller_role: None };
-        assert_eq!(authorize(&user(false), Action::InstanceRead, inst), Decision::NotFound);
-        assert_eq!(authorize(&user(true), Action::InstanceRead, inst), Decision::Allow);
-        assert_eq!(authorize(&user(true), Action::DataRead, inst), Decision::Forbidden);
-        let reader = Resource::Instance { caller_role: Some(Role::Reader) };
-        assert_eq!(authorize(&user(false), Action::ConfigWrite, reader), Decision::Forbidden);
-        assert_eq!(authorize(&user(false), Action::ConfigRead, reader), Decision::Allow);
+        assert_eq!(
+            authorize(&user(false), Action::InstanceRead, inst),
+            Decision::NotFound
+        );
+        assert_eq!(
+            authorize(&user(true), Action::InstanceRead, inst),
+            Decision::Allow
+        );
+        assert_eq!(
+            authorize(&user(true), Action::DataRead, inst),
+            Decision::Forbidden
+        );
+        let reader = Resource::Instance {
+            caller_role: Some(Role::Reader),
+        };
+        assert_eq!(
+            authorize(&user(false), Action::ConfigWrite, reader),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            authorize(&user(false), Action::ConfigRead, reader),
+            Decision::Allow
+        );
     }
 
     #[test]
     fn own_keys() {
         let me = user(false);
         assert_eq!(
-            authorize(&me, Action::ApiKeysManage, Resource::PrincipalOwned { owner: "usr-1" }),
+            authorize(
+                &me,
+                Action::ApiKeysManage,
+                Resource::PrincipalOwned { owner: "usr-1" }
+            ),
             Decision::Allow
         );
         assert_eq!(
-            authorize(&me, Action::ApiKeysManage, Resource::PrincipalOwned { owner: "usr-2" }),
+            authorize(
+                &me,
+                Action::ApiKeysManage,
+                Resource::PrincipalOwned { owner: "usr-2" }
+            ),
             Decision::Forbidden
         );
     }

@@ -18,15 +18,23 @@ const MAX_ENTRIES: usize = 100_000;
 impl FailureLimiter {
     /// A limiter allowing `max_failures` per `window`.
     pub fn new(max_failures: u32, window: Duration) -> Self {
-        Self { max_failures, window, entries: Mutex::new(HashMap::new()) }
+        Self {
+            max_failures,
+            window,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Whether another attempt from `who` may proceed.
     pub fn allowed(&self, who: &str) -> bool {
         let now = Instant::now();
-        let Ok(mut map) = self.entries.lock() else { return false };
+        let Ok(mut map) = self.entries.lock() else {
+            return false;
+        };
         match map.get(who) {
-            Some((count, since)) if now.duration_since(*since) < self.window => *count < self.max_failures,
+            Some((count, since)) if now.duration_since(*since) < self.window => {
+                *count < self.max_failures
+            }
             Some(_) => {
                 map.remove(who);
                 true
@@ -38,7 +46,9 @@ impl FailureLimiter {
     /// Record a failed attempt by `who`.
     pub fn record_failure(&self, who: &str) {
         let now = Instant::now();
-        let Ok(mut map) = self.entries.lock() else { return };
+        let Ok(mut map) = self.entries.lock() else {
+            return;
+        };
         if map.len() >= MAX_ENTRIES {
             let window = self.window;
             map.retain(|_, (_, since)| now.duration_since(*since) < window);

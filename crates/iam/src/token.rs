@@ -62,7 +62,12 @@ impl TokenSigner {
     }
 
     /// Issue a token for `principal` from key `key_id` at `now` (epoch seconds).
-    pub fn issue(&self, principal: &str, key_id: &str, now: i64) -> Result<(String, Claims), TokenError> {
+    pub fn issue(
+        &self,
+        principal: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<(String, Claims), TokenError> {
         self.issue_with_lifetime(principal, key_id, now, TOKEN_LIFETIME_SECS)
     }
 
@@ -99,7 +104,10 @@ mod tests {
     use super::*;
 
     fn now() -> i64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
     }
 
     #[test]
@@ -107,7 +115,9 @@ mod tests {
         let s = TokenSigner::new(&[7u8; 32]).unwrap();
         let (t, c) = s.issue("usr-1", "k1", now()).unwrap();
         assert_eq!(s.verify(&t).unwrap(), c);
-        let (old, _) = s.issue_with_lifetime("usr-1", "k1", now() - 7200, 3600).unwrap();
+        let (old, _) = s
+            .issue_with_lifetime("usr-1", "k1", now() - 7200, 3600)
+            .unwrap();
         assert!(s.verify(&old).is_err());
         let mut bad = t.clone().into_bytes();
         let n = bad.len() - 3;

@@ -80,6 +80,17 @@ pub struct Quota {
     pub max_cores: Option<u32>,
 }
 
+impl Quota {
+    /// Whether one more app holding `app_cores` may start while `active` apps hold `cores`.
+    /// An app larger than `max_cores` may still run alone (otherwise it would wait forever).
+    pub fn admits(&self, active: u32, cores: u32, app_cores: u32) -> bool {
+        self.max_concurrent_apps.is_none_or(|m| active < m)
+            && self
+                .max_cores
+                .is_none_or(|m| cores.saturating_add(app_cores) <= m || active == 0)
+    }
+}
+
 /// What the runner needs to know about an instance (the server owns the truth and hands it
 /// over with [`crate::Runner::ensure_instance`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,8 +188,25 @@ mod tests {
         .unwrap();
         assert_eq!(d.application, "app.py");
         assert_eq!(d.runtime.unwrap().spark_version, "4.3");
-        assert!(serde_json::from_str::<ApplicationDetails>(r#"{"application":"a","bogus":1}"#)
-            .is_err());
+        assert!(
+            serde_json::from_str::<ApplicationDetails>(r#"{"application":"a","bogus":1}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn quota_admission() {
+        let none = Quota::default();
+        assert!(none.admits(100, 1000, 8));
+        let q = Quota {
+            max_concurrent_apps: Some(2),
+            max_cores: Some(4),
+        };
+        assert!(q.admits(0, 0, 2));
+        assert!(q.admits(1, 2, 2));
+        assert!(!q.admits(1, 2, 3), "cores over the limit");
+        assert!(!q.admits(2, 2, 1), "too many apps");
+        assert!(q.admits(0, 0, 16), "a big app may run alone");
+        assert!(!q.admits(1, 1, 16));
     }
 
     #[test]

@@ -112,7 +112,10 @@ pub fn is_protected_key(key: &str) -> bool {
 /// Keys whose values are secrets: they are kept out of anything shown to users.
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k.contains("secret") || k.contains("password") || k.contains("token") || k.contains("accesskey")
+    k.contains("secret")
+        || k.contains("password")
+        || k.contains("token")
+        || k.contains("accesskey")
         || k.contains("access.key")
 }
 
@@ -170,7 +173,8 @@ impl EffectiveConf {
 
     /// Java properties-file text holding every setting (public and secret).
     pub fn to_properties(&self) -> String {
-        let mut all: Vec<(&String, &String)> = self.public.iter().chain(self.secret.iter()).collect();
+        let mut all: Vec<(&String, &String)> =
+            self.public.iter().chain(self.secret.iter()).collect();
         all.sort();
         let mut out = String::from("# written by sparkplane; mode 0600\n");
         for (k, v) in all {
@@ -185,7 +189,11 @@ impl EffectiveConf {
     /// Total cores the application will hold (driver + executors), for quotas.
     /// `local[N]`: N. Standalone: `spark.driver.cores` (default 1) + `spark.cores.max`.
     pub fn cores(&self) -> u32 {
-        let get = |k: &str| self.public.get(k).and_then(|v| v.trim().parse::<u32>().ok());
+        let get = |k: &str| {
+            self.public
+                .get(k)
+                .and_then(|v| v.trim().parse::<u32>().ok())
+        };
         match self.public.get("spark.master") {
             Some(m) if m.starts_with("local[") => m
                 .trim_start_matches("local[")
@@ -351,7 +359,10 @@ pub fn layer(
                 );
                 set(&mut conf, "spark.ssl.ui.keyStoreType", "PKCS12");
                 set(&mut conf, "spark.ssl.ui.protocol", "TLSv1.3");
-                secret.insert("spark.ssl.ui.keyStorePassword".to_owned(), ks.password.clone());
+                secret.insert(
+                    "spark.ssl.ui.keyStorePassword".to_owned(),
+                    ks.password.clone(),
+                );
                 secret.insert("spark.ssl.ui.keyPassword".to_owned(), ks.password.clone());
             }
             _ => set(&mut conf, "spark.ui.enabled", "false"),
@@ -393,7 +404,11 @@ mod tests {
     fn precedence_platform_instance_app() {
         let env = BTreeMap::new();
         let eff = layer(
-            &c(&[("spark.executor.memory", "1g"), ("spark.a", "p"), ("spark.b", "p")]),
+            &c(&[
+                ("spark.executor.memory", "1g"),
+                ("spark.a", "p"),
+                ("spark.b", "p"),
+            ]),
             &c(&[("spark.a", "i"), ("spark.b", "i")]),
             &c(&[("spark.b", "a")]),
             &enforced(&env, None),
@@ -460,9 +475,11 @@ mod tests {
 
     #[test]
     fn secret_only_in_secret_part_and_redacted_view() {
-        let env: BTreeMap<String, String> =
-            [("MY_TOKEN".to_owned(), "tok".to_owned()), ("MODE".to_owned(), "x".to_owned())]
-                .into();
+        let env: BTreeMap<String, String> = [
+            ("MY_TOKEN".to_owned(), "tok".to_owned()),
+            ("MODE".to_owned(), "x".to_owned()),
+        ]
+        .into();
         let eff = layer(
             &SparkConf::new(),
             &SparkConf::new(),

@@ -23,11 +23,11 @@ pub mod state;
 pub mod supervisor;
 
 pub use app::{AppRecord, ApplicationDetails, Backend, InstanceSpec, Quota, Runtime};
-pub use completion::{NoopCompletion, RunCompletion};
+pub use completion::{AnalyzeCompletion, NoopCompletion, RunCompletion};
 pub use conf::{ConfError, EffectiveConf, SparkConf};
 pub use error::RunnerError;
 pub use runner::{
-    default_platform_conf, find_spark_home, resolve_in_area, spark_version, MonitorHandle,
-    Runner, RunnerConfig, Sandbox,
+    default_platform_conf, find_spark_home, resolve_in_area, spark_version, MonitorHandle, Runner,
+    RunnerConfig, Sandbox,
 };
 pub use state::{AppState, EpochMs, InvalidTransition, Lifecycle};

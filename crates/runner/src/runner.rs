@@ -14,7 +14,7 @@ use nix::sys::signal::Signal;
 
 use crate::app::{check_id, AppRecord, ApplicationDetails, Backend, InstanceSpec};
 use crate::completion::{NoopCompletion, RunCompletion};
-use crate::conf::{self, EffectiveConf, Enforced, SparkConf};
+use crate::conf::{self, EffectiveConf, Enforced, Keystore, SparkConf};
 use crate::error::RunnerError;
 use crate::fsutil::{private_dir, random_hex, read_json, write_atomic, write_json};
 use crate::procs;
@@ -284,7 +284,15 @@ impl Runner {
         check_id(&spec.id)?;
         let cfg = &self.inner.cfg;
         let dir = instances_root(cfg).join(&spec.id);
-        for sub in ["", "apps", "eventlogs", "files", "standalone", "conf"] {
+        for sub in [
+            "",
+            "apps",
+            "eventlogs",
+            "files",
+            "standalone",
+            "standalone/local",
+            "conf",
+        ] {
             private_dir(&dir.join(sub))?;
         }
         let secret_path = dir.join("secret");
@@ -305,7 +313,7 @@ impl Runner {
                 Some(c) if c.worker_cores == *worker_cores => Some(c),
                 _ => {
                     standalone::stop(&dir.join("standalone"))?;
-                    let daemon_conf = self.daemon_conf(&spec, &secret);
+                    let daemon_conf = self.daemon_conf(&spec, &dir, &secret);
                     Some(standalone::start(
                         &dir.join("standalone"),
                         &self.daemon_env(&dir),
@@ -343,10 +351,10 @@ impl Runner {
         let deadline = Instant::now() + self.inner.cfg.stop_grace + Duration::from_secs(10);
         while Instant::now() < deadline {
             self.poll()?;
-            if ids
-                .iter()
-                .all(|id| self.get(instance_id, id).is_ok_and(|r| r.state().is_terminal()))
-            {
+            if ids.iter().all(|id| {
+                self.get(instance_id, id)
+                    .is_ok_and(|r| r.state().is_terminal())
+            }) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -422,12 +430,17 @@ impl Runner {
         }
         let files = inst.dir.join("files");
         resolve_in_area(&files, &details.application)?;
-        for f in details.jars.iter().chain(&details.files).chain(&details.archives) {
+        for f in details
+            .jars
+            .iter()
+            .chain(&details.files)
+            .chain(&details.archives)
+        {
             resolve_in_area(&files, f)?;
         }
         let id = new_app_id()?;
         let dir = app_dir(&inst.dir, &id);
-        let eff = self.effective_conf(inst, &id, &details)?;
+        let eff = self.conf_for(inst, &id, &details)?;
         private_dir(&dir)?;
         write_json(&dir.join("request.json"), &details)?;
         let record = AppRecord {
@@ -556,7 +569,10 @@ impl Runner {
         }
         write_atomic(&dir.join(files::STOP), b"stop\n", 0o600)?;
         if !entry.record.launched {
-            entry.record.lifecycle.advance(AppState::Stopped, now_ms())?;
+            entry
+                .record
+                .lifecycle
+                .advance(AppState::Stopped, now_ms())?;
             write_json(&dir.join("record.json"), &entry.record)?;
             let rec = entry.record.clone();
             self.schedule(&mut st, instance_id)?;
@@ -622,7 +638,8 @@ impl Runner {
         let rec = &mut entry.record;
         let before = rec.clone();
         if let Some(s) = &status {
-            if let (Some(at), AppState::Accepted | AppState::Waiting) = (s.submitted_at, rec.state())
+            if let (Some(at), AppState::Accepted | AppState::Waiting) =
+                (s.submitted_at, rec.state())
             {
                 rec.lifecycle.advance(AppState::Submitted, at)?;
             }
@@ -658,18 +675,25 @@ impl Runner {
                 .is_some_and(|t| now_ms().saturating_sub(t) > 10_000);
             let dead = !sup_alive && (child_exited || (entry.child.is_none() && grace_over));
             if dead {
-                match status.as_ref().and_then(|s| s.driver_pid.map(|p| (p, s.session_id))) {
+                match status
+                    .as_ref()
+                    .and_then(|s| s.driver_pid.map(|p| (p, s.session_id)))
+                {
                     Some((pgid, sid)) => {
                         // The supervisor died under a running driver: nobody can record its
                         // exit any more, so end it.
                         procs::kill_group(pgid, grace);
                         procs::kill_session(sid, 0, grace);
-                        rec.failure_reason = Some("supervisor lost; driver killed".into());
-                        rec.lifecycle.advance(AppState::Failed, now_ms())?;
+                        if dir.join(files::STOP).exists() {
+                            rec.lifecycle.advance(AppState::Stopped, now_ms())?;
+                        } else {
+                            rec.failure_reason = Some("supervisor lost; driver killed".into());
+                            rec.lifecycle.advance(AppState::Failed, now_ms())?;
+                        }
                     }
                     None if child_exited => {
-                        let log = fs::read_to_string(dir.join(files::SUPERVISOR_LOG))
-                            .unwrap_or_default();
+                        let log =
+                            fs::read_to_string(dir.join(files::SUPERVISOR_LOG)).unwrap_or_default();
                         rec.failure_reason = Some(format!(
                             "supervisor failed before starting spark-submit: {}",
                             log.lines().last().unwrap_or("no output")
@@ -722,8 +746,7 @@ impl Runner {
             let Some(app_cores) = st.apps.get(&id).map(|e| e.record.cores) else {
                 continue;
             };
-            let fits = quota.max_concurrent_apps.is_none_or(|m| active < m)
-                && quota.max_cores.is_none_or(|m| cores + app_cores <= m || active == 0);
+            let fits = quota.admits(active, cores, app_cores);
             let dir = app_dir(&inst_dir, &id);
             if fits && !blocked {
                 match self.launch(st, instance_id, &id) {
@@ -752,11 +775,29 @@ impl Runner {
         Ok(())
     }
 
+    /// The effective conf; when encryption is requested, with the instance's UI keystore
+    /// (generated on first use).
+    fn conf_for(
+        &self,
+        inst: &Inst,
+        app_id: &str,
+        details: &ApplicationDetails,
+    ) -> Result<EffectiveConf, RunnerError> {
+        let ks = existing_keystore(&inst.dir);
+        let eff = self.effective_conf(inst, app_id, details, ks.as_ref())?;
+        if eff.encrypted && ks.is_none() {
+            let ks = generate_keystore(&inst.dir, self.inner.cfg.java_home.as_deref())?;
+            return self.effective_conf(inst, app_id, details, Some(&ks));
+        }
+        Ok(eff)
+    }
+
     fn effective_conf(
         &self,
         inst: &Inst,
         app_id: &str,
         details: &ApplicationDetails,
+        keystore: Option<&Keystore>,
     ) -> Result<EffectiveConf, RunnerError> {
         let cfg = &self.inner.cfg;
         let mut platform = cfg.platform_defaults.clone();
@@ -799,18 +840,24 @@ impl Runner {
                 secret: &inst.secret,
                 instance_id: &inst.spec.id,
                 app_id,
-                ui_keystore: None,
+                ui_keystore: keystore,
                 env: &details.env,
             },
         )?)
     }
 
-    fn daemon_conf(&self, spec: &InstanceSpec, secret: &str) -> EffectiveConf {
+    fn daemon_conf(&self, spec: &InstanceSpec, dir: &Path, secret: &str) -> EffectiveConf {
         let mut public = SparkConf::new();
         public.insert("spark.authenticate".into(), "true".into());
         public.insert("spark.master.rest.enabled".into(), "false".into());
         public.insert("spark.ui.reverseProxy".into(), "false".into());
         public.insert("spark.worker.cleanup.enabled".into(), "true".into());
+        // Executors' scratch (shuffle, spill) goes under the Worker's local dirs: keep them in
+        // the instance's area, not /tmp.
+        public.insert(
+            "spark.local.dir".into(),
+            dir.join("standalone/local").display().to_string(),
+        );
         let encrypted = spec
             .default_config
             .get("spark.ssl.enabled")
@@ -855,7 +902,10 @@ impl Runner {
     fn daemon_env(&self, inst_dir: &Path) -> DaemonEnv {
         let sa = inst_dir.join("standalone");
         let mut env = self.base_env(&sa, &sa);
-        env.insert("SPARK_CONF_DIR".into(), inst_dir.join("conf").display().to_string());
+        env.insert(
+            "SPARK_CONF_DIR".into(),
+            inst_dir.join("conf").display().to_string(),
+        );
         env.insert("SPARK_NO_DAEMONIZE".into(), "1".into());
         DaemonEnv {
             spark_home: self.inner.cfg.spark_home.clone(),
@@ -877,7 +927,7 @@ impl Runner {
         let dir = app_dir(&inst.dir, app_id);
         let details: ApplicationDetails = read_json(&dir.join("request.json"))?
             .ok_or_else(|| RunnerError::UnknownApp(app_id.to_owned()))?;
-        let eff = self.effective_conf(inst, app_id, &details)?;
+        let eff = self.conf_for(inst, app_id, &details)?;
         let (home, tmp) = (dir.join("home"), dir.join("tmp"));
         private_dir(&home)?;
         private_dir(&tmp)?;
@@ -913,7 +963,10 @@ impl Runner {
         );
         args.extend(details.arguments.iter().cloned());
         let mut env = self.base_env(&home, &tmp);
-        env.insert("SPARK_CONF_DIR".into(), inst.dir.join("conf").display().to_string());
+        env.insert(
+            "SPARK_CONF_DIR".into(),
+            inst.dir.join("conf").display().to_string(),
+        );
         env.extend(details.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         let submit = cfg.spark_home.join("bin/spark-submit");
         let (program, args) = match cfg.sandbox {
@@ -972,7 +1025,9 @@ impl Runner {
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
-            .map_err(|e| RunnerError::Process(format!("supervisor {}: {e}", prog.to_string_lossy())))
+            .map_err(|e| {
+                RunnerError::Process(format!("supervisor {}: {e}", prog.to_string_lossy()))
+            })
     }
 
     fn kick_completions(&self, st: &mut State) {
@@ -988,16 +1043,20 @@ impl Runner {
     }
 
     fn run_completion(&self, record: AppRecord) {
-        let log = record.event_log.clone();
-        let line = self.inner.completion.on_finished(&record, log.as_deref());
-        let mut st = self.lock();
-        let Some(dir) = st
+        let Some(dir) = self
+            .lock()
             .instances
             .get(&record.instance_id)
             .map(|i| app_dir(&i.dir, &record.id))
         else {
             return;
         };
+        let log = record.event_log.clone();
+        let line = self
+            .inner
+            .completion
+            .on_finished(&record, log.as_deref(), &dir);
+        let mut st = self.lock();
         if let Some(line) = line {
             use std::io::Write;
             if let Ok(mut f) = fs::OpenOptions::new()
@@ -1053,6 +1112,68 @@ impl Runner {
             thread: Some(thread),
         }
     }
+}
+
+const KEYSTORE: &str = "ui-keystore.p12";
+const KEYSTORE_PASS: &str = "ui-keystore.pass";
+
+fn existing_keystore(inst_dir: &Path) -> Option<Keystore> {
+    let path = inst_dir.join(KEYSTORE);
+    let password = fs::read_to_string(inst_dir.join(KEYSTORE_PASS)).ok()?;
+    path.is_file().then(|| Keystore {
+        path,
+        password: password.trim().to_owned(),
+    })
+}
+
+/// Generate the instance's self-signed PKCS#12 keystore for UI TLS with `keytool` (the password
+/// is passed as a file, never on the command line).
+fn generate_keystore(inst_dir: &Path, java_home: Option<&Path>) -> Result<Keystore, RunnerError> {
+    let pass_path = inst_dir.join(KEYSTORE_PASS);
+    let path = inst_dir.join(KEYSTORE);
+    let password = random_hex(24)?;
+    write_atomic(&pass_path, password.as_bytes(), 0o600)?;
+    let tmp = inst_dir.join(format!(".{KEYSTORE}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    let keytool = java_home
+        .map(|j| j.join("bin/keytool"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("keytool"));
+    let pass_arg = pass_path.display().to_string();
+    let out = Command::new(&keytool)
+        .args([
+            "-genkeypair",
+            "-alias",
+            "sparkplane-ui",
+            "-keyalg",
+            "EC",
+            "-groupname",
+            "secp256r1",
+            "-dname",
+            "CN=127.0.0.1",
+            "-ext",
+            "SAN=ip:127.0.0.1,dns:localhost",
+            "-validity",
+            "825",
+            "-storetype",
+            "PKCS12",
+            "-keystore",
+        ])
+        .arg(&tmp)
+        .args(["-storepass:file", &pass_arg, "-keypass:file", &pass_arg])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| RunnerError::Process(format!("{}: {e}", keytool.display())))?;
+    if !out.status.success() {
+        return Err(RunnerError::Process(format!(
+            "keytool failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(|e| RunnerError::io(&tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| RunnerError::io(&path, e))?;
+    Ok(Keystore { path, password })
 }
 
 fn read_secret(inst_dir: &Path) -> Result<String, RunnerError> {

@@ -41,7 +41,10 @@ pub enum AppState {
 impl AppState {
     /// Whether the state is final.
     pub fn is_terminal(self) -> bool {
-        matches!(self, AppState::Finished | AppState::Failed | AppState::Stopped)
+        matches!(
+            self,
+            AppState::Finished | AppState::Failed | AppState::Stopped
+        )
     }
 
     /// Whether an app in this state holds quota (its processes may be running).
@@ -200,7 +203,12 @@ mod tests {
         l.advance(Finished, 5).unwrap();
         assert_eq!(l.state(), Finished);
         assert_eq!(
-            (l.waiting_at(), l.submitted_at(), l.running_at(), l.ended_at()),
+            (
+                l.waiting_at(),
+                l.submitted_at(),
+                l.running_at(),
+                l.ended_at()
+            ),
             (Some(2), Some(3), Some(4), Some(5))
         );
         let mut l = Lifecycle::accepted(1);
@@ -222,7 +230,13 @@ mod tests {
         assert!(!Accepted.can_become(Finished));
         let mut l = Lifecycle::accepted(1);
         let err = l.advance(Running, 2).unwrap_err();
-        assert_eq!(err, InvalidTransition { from: Accepted, to: Running });
+        assert_eq!(
+            err,
+            InvalidTransition {
+                from: Accepted,
+                to: Running
+            }
+        );
         assert_eq!(l.state(), Accepted);
         assert_eq!(l.running_at(), None);
     }

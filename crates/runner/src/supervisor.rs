@@ -113,13 +113,11 @@ pub struct SupervisorStatus {
 }
 
 #[allow(clippy::expect_used)]
-static EVENT_LOG_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"Logging events to file:(\S+)").expect("static regex")
-});
+static EVENT_LOG_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"Logging events to file:(\S+)").expect("static regex"));
 #[allow(clippy::expect_used)]
-static APP_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"((?:local|app)-\d{6,}(?:-\d{4,})?)").expect("static regex")
-});
+static APP_ID_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"((?:local|app)-\d{6,}(?:-\d{4,})?)").expect("static regex"));
 #[allow(clippy::expect_used)]
 static CLUSTER_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Connected to Spark cluster with app ID (\S+)").expect("static regex")
@@ -215,8 +213,9 @@ pub fn run(app_dir: &Path) -> Result<i32, RunnerError> {
             return Ok(0);
         }
     }
-    let spec: LaunchSpec = read_json(&app_dir.join(files::LAUNCH))?
-        .ok_or_else(|| RunnerError::Process(format!("no {} in {}", files::LAUNCH, app_dir.display())))?;
+    let spec: LaunchSpec = read_json(&app_dir.join(files::LAUNCH))?.ok_or_else(|| {
+        RunnerError::Process(format!("no {} in {}", files::LAUNCH, app_dir.display()))
+    })?;
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
@@ -330,7 +329,11 @@ pub fn run(app_dir: &Path) -> Result<i32, RunnerError> {
     };
     // Leftovers in the driver's group and session (`pyspark.daemon` makes its own process
     // group) and, on standalone, executors.
-    let linger = if stopped { grace } else { Duration::from_millis(500) };
+    let linger = if stopped {
+        grace
+    } else {
+        Duration::from_millis(500)
+    };
     procs::kill_group(driver, linger);
     procs::kill_session(sid, me, linger);
     if stopped || !exit.success() {
@@ -430,7 +433,9 @@ mod tests {
             Some("ValueError: planted failure 42")
         );
         let log = "Exception in thread \"main\" java.lang.ClassNotFoundException: Foo\n";
-        assert!(failure_reason(log).unwrap().contains("ClassNotFoundException"));
+        assert!(failure_reason(log)
+            .unwrap()
+            .contains("ClassNotFoundException"));
         assert_eq!(failure_reason("all fine\n"), None);
     }
 }

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sparkplane_runner::{ApplicationDetails, AppState, InstanceSpec, Quota, Sandbox};
+use sparkplane_runner::{AppState, ApplicationDetails, InstanceSpec, Quota, Sandbox};
 
 #[test]
 fn local_finish_fail_quota_stop() {
     let _g = serial();
     let data = tempfile::tempdir().unwrap();
-    let Some(r) = runner(data.path(), Sandbox::None) else {
+    let Some(r) = analyzing_runner(data.path(), Sandbox::None) else {
         return;
     };
     let t0 = Instant::now();
@@ -26,6 +26,7 @@ fn local_finish_fail_quota_stop() {
     spec.default_config
         .insert("spark.sql.shuffle.partitions".into(), "2".into());
     r.ensure_instance(spec).unwrap();
+    let _cleanup = Cleanup(&r, "inst-a");
     put_app(&r, "inst-a", "ok.py", OK_APP);
     put_app(&r, "inst-a", "fail.py", FAIL_APP);
     put_app(&r, "inst-a", "long.py", LONG_APP);
@@ -65,7 +66,9 @@ fn local_finish_fail_quota_stop() {
     assert_eq!(r.list("inst-a", Some(AppState::Waiting)).unwrap().len(), 1);
     // Secrets are not in the record.
     let secret = std::fs::read_to_string(r.instance_dir("inst-a").unwrap().join("secret")).unwrap();
-    assert!(!serde_json::to_string(&long).unwrap().contains(secret.trim()));
+    assert!(!serde_json::to_string(&long)
+        .unwrap()
+        .contains(secret.trim()));
     assert_eq!(
         long.effective_conf["spark.authenticate.secret"],
         "*********(redacted)"
@@ -99,6 +102,21 @@ fn local_finish_fail_quota_stop() {
     let ev = o.event_log.clone().unwrap();
     assert!(ev.starts_with(r.instance_dir("inst-a").unwrap().join("eventlogs")));
     assert!(ev.exists(), "{}", ev.display());
+    // End-of-run hook: the summary is written and the time logged.
+    let ok_dir = r.app_dir("inst-a", &ok.id).unwrap();
+    assert!(wait_for(Duration::from_secs(60), || {
+        r.get("inst-a", &ok.id).unwrap().completion_done
+    }));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ok_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["app"]["id"], spark_id.as_str(), "{summary}");
+    let log = r.driver_log("inst-a", &ok.id).unwrap();
+    assert!(
+        log.lines().any(
+            |l| l.starts_with("sparkplane: performance summary exported in ") && l.ends_with(" ms")
+        ),
+        "{log}"
+    );
     let lc = &o.lifecycle;
     assert!(lc.accepted_at() <= lc.waiting_at().unwrap());
     assert!(lc.waiting_at().unwrap() <= lc.submitted_at().unwrap());
@@ -134,9 +152,7 @@ fn local_finish_fail_quota_stop() {
     let jvms: Vec<u32> = members
         .iter()
         .copied()
-        .filter(|p| {
-            sparkplane_runner::procs::cmdline(*p).is_some_and(|c| c.contains("java"))
-        })
+        .filter(|p| sparkplane_runner::procs::cmdline(*p).is_some_and(|c| c.contains("java")))
         .collect();
     assert!(!jvms.is_empty(), "no driver JVM among {members:?}");
     for p in &members {
@@ -147,9 +163,12 @@ fn local_finish_fail_quota_stop() {
         );
     }
     let props = app_dir.join("spark.properties");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&props).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&props).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
-    assert!(std::fs::read_to_string(&props).unwrap().contains(secret.trim()));
+    assert!(std::fs::read_to_string(&props)
+        .unwrap()
+        .contains(secret.trim()));
     let open = non_loopback_listeners(&members);
     assert!(open.is_empty(), "listeners beyond loopback: {open:?}");
 
@@ -162,12 +181,22 @@ fn local_finish_fail_quota_stop() {
         .unwrap();
     assert_eq!(s.state(), AppState::Stopped, "{s:?}");
     assert!(wait_for(Duration::from_secs(10), || group_members(pgid).is_empty()));
-    assert!(wait_for(Duration::from_secs(10), || session().is_empty()), "{:?}", session());
+    assert!(
+        wait_for(Duration::from_secs(10), || session().is_empty()),
+        "{:?}",
+        session()
+    );
     for p in members {
         assert!(!sparkplane_runner::procs::process_alive(p), "orphan {p}");
     }
-    assert!(pgrep(&app_dir.display().to_string()).is_empty(), "orphans of the app remain");
+    assert!(
+        pgrep(&app_dir.display().to_string()).is_empty(),
+        "orphans of the app remain"
+    );
     // Stop is idempotent.
-    assert_eq!(r.stop("inst-a", &long.id).unwrap().state(), AppState::Stopped);
+    assert_eq!(
+        r.stop("inst-a", &long.id).unwrap().state(),
+        AppState::Stopped
+    );
     eprintln!("local lifecycle test: {:.1}s", t0.elapsed().as_secs_f64());
 }

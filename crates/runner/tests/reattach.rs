@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sparkplane_runner::{ApplicationDetails, AppState, InstanceSpec, Quota, Runner, Sandbox};
+use sparkplane_runner::{AppState, ApplicationDetails, InstanceSpec, Quota, Runner, Sandbox};
 
 const CONTROLLER_ENV: &str = "SPARKPLANE_RUNNER_TEST_CONTROLLER";
 
@@ -86,7 +86,8 @@ fn reattach_after_kill_9() {
     obs.ensure_instance(instance()).unwrap();
     // Wait until the long app's driver is up and the short one has a Spark id.
     assert!(wait_for(Duration::from_secs(180), || {
-        status(&obs, long)["spark_app_id"].is_string() && status(&obs, short)["spark_app_id"].is_string()
+        status(&obs, long)["spark_app_id"].is_string()
+            && status(&obs, short)["spark_app_id"].is_string()
     }));
     ctl.kill().unwrap(); // SIGKILL
     let _ = ctl.wait();
@@ -95,7 +96,9 @@ fn reattach_after_kill_9() {
     // Nobody watches now; the short app ends on its own and its supervisor records it.
     assert!(
         wait_for(Duration::from_secs(180), || {
-            let p = data.path().join(format!("instances/ra/apps/{short}/status.json"));
+            let p = data
+                .path()
+                .join(format!("instances/ra/apps/{short}/status.json"));
             std::fs::read_to_string(p).is_ok_and(|s| s.contains("\"exit\": {"))
         }),
         "short app did not end"
@@ -104,19 +107,26 @@ fn reattach_after_kill_9() {
     // Restart.
     let r = runner(data.path(), Sandbox::None).unwrap();
     r.ensure_instance(instance()).unwrap();
+    let _cleanup = Cleanup(&r, "ra");
     r.poll().unwrap();
     let all = r.list("ra", None).unwrap();
     assert_eq!(all.len(), 3, "{all:?}");
     let s = r.get("ra", short).unwrap();
     assert_eq!(s.state(), AppState::Finished, "{s:?}");
     let exit_at = status(&r, short)["exit"]["at"].as_u64().unwrap();
-    assert_eq!(s.lifecycle.ended_at(), Some(exit_at), "true end time, not restart time");
+    assert_eq!(
+        s.lifecycle.ended_at(),
+        Some(exit_at),
+        "true end time, not restart time"
+    );
     let l = r.get("ra", long).unwrap();
     assert_eq!(l.state(), AppState::Running, "{l:?}");
 
     // The queued app starts now that a slot is free, and finishes.
     let q = r
-        .wait_until("ra", queued, Duration::from_secs(240), |a| a.state().is_terminal())
+        .wait_until("ra", queued, Duration::from_secs(240), |a| {
+            a.state().is_terminal()
+        })
         .unwrap();
     assert_eq!(q.state(), AppState::Finished, "{q:?}");
     assert!(q.lifecycle.waiting_at().is_some());
@@ -126,7 +136,9 @@ fn reattach_after_kill_9() {
     assert!(!sparkplane_runner::procs::session_members(sid).is_empty());
     r.stop("ra", long).unwrap();
     let l = r
-        .wait_until("ra", long, Duration::from_secs(60), |a| a.state().is_terminal())
+        .wait_until("ra", long, Duration::from_secs(60), |a| {
+            a.state().is_terminal()
+        })
         .unwrap();
     assert_eq!(l.state(), AppState::Stopped);
     assert!(wait_for(Duration::from_secs(10), || {
@@ -137,7 +149,8 @@ fn reattach_after_kill_9() {
     for id in &ids {
         let log = r.driver_log("ra", id).unwrap();
         assert_eq!(
-            log.matches("INFO SparkContext: Running Spark version").count(),
+            log.matches("INFO SparkContext: Running Spark version")
+                .count(),
             1,
             "app {id} started more than once"
         );

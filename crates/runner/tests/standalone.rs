@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sparkplane_runner::{ApplicationDetails, AppState, Backend, InstanceSpec, Quota, Sandbox};
+use sparkplane_runner::{AppState, ApplicationDetails, Backend, InstanceSpec, Quota, Sandbox};
 
 fn standalone(id: &str) -> InstanceSpec {
     InstanceSpec {
@@ -33,8 +33,12 @@ fn standalone_finish_stop_wrong_secret_and_shutdown() {
     };
     let t0 = Instant::now();
     r.ensure_instance(standalone("sa")).unwrap();
+    let _cleanup = Cleanup(&r, "sa");
     let cluster = r.cluster("sa").expect("cluster started");
-    eprintln!("cluster up in {:.1}s: {cluster:?}", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "cluster up in {:.1}s: {cluster:?}",
+        t0.elapsed().as_secs_f64()
+    );
     // Daemons: loopback only, secret not on their command lines.
     let secret = std::fs::read_to_string(r.instance_dir("sa").unwrap().join("secret")).unwrap();
     let daemons = [cluster.master_pid, cluster.worker_pid];
@@ -58,11 +62,16 @@ fn standalone_finish_stop_wrong_secret_and_shutdown() {
         )
         .unwrap();
     let o = r
-        .wait_until("sa", &ok.id, Duration::from_secs(240), |a| a.state().is_terminal())
+        .wait_until("sa", &ok.id, Duration::from_secs(240), |a| {
+            a.state().is_terminal()
+        })
         .unwrap();
     let log = r.driver_log("sa", &ok.id).unwrap();
     assert_eq!(o.state(), AppState::Finished, "{o:?}\n{log}");
-    assert!(o.spark_app_id.as_deref().unwrap().starts_with("app-"), "{o:?}");
+    assert!(
+        o.spark_app_id.as_deref().unwrap().starts_with("app-"),
+        "{o:?}"
+    );
     assert!(log.contains("EXECUTOR_ENV=on-standalone"), "{log}");
 
     let long = r
@@ -82,17 +91,22 @@ fn standalone_finish_stop_wrong_secret_and_shutdown() {
     assert_eq!(l.state(), AppState::Running, "{l:?}");
     let spark_id = l.spark_app_id.clone().unwrap();
     let app_arg = format!("--app-id {spark_id}");
-    let executors = || sparkplane_runner::procs::find_processes(&["CoarseGrainedExecutorBackend", &app_arg]);
+    let executors =
+        || sparkplane_runner::procs::find_processes(&["CoarseGrainedExecutorBackend", &app_arg]);
     assert!(
         wait_for(Duration::from_secs(120), || !executors().is_empty()),
         "no executor for {spark_id}"
     );
     for p in executors() {
-        assert!(!sparkplane_runner::procs::cmdline(p).unwrap().contains(secret.trim()));
+        assert!(!sparkplane_runner::procs::cmdline(p)
+            .unwrap()
+            .contains(secret.trim()));
     }
     r.stop("sa", &long.id).unwrap();
     let s = r
-        .wait_until("sa", &long.id, Duration::from_secs(60), |a| a.state().is_terminal())
+        .wait_until("sa", &long.id, Duration::from_secs(60), |a| {
+            a.state().is_terminal()
+        })
         .unwrap();
     assert_eq!(s.state(), AppState::Stopped);
     assert!(
@@ -131,7 +145,10 @@ fn wrong_secret_is_refused(r: &sparkplane_runner::Runner, master: &str, tmp: &st
     .unwrap();
     let log = std::fs::File::create(dir.join("out.log")).unwrap();
     let mut child = std::process::Command::new(home.join("bin/spark-submit"))
-        .args(["--properties-file", &dir.join("p.properties").display().to_string()])
+        .args([
+            "--properties-file",
+            &dir.join("p.properties").display().to_string(),
+        ])
         .arg(dir.join("app.py"))
         .env("PYSPARK_PYTHON", &python)
         .env("SPARK_LOCAL_IP", "127.0.0.1")
@@ -149,11 +166,21 @@ fn wrong_secret_is_refused(r: &sparkplane_runner::Runner, master: &str, tmp: &st
     sparkplane_runner::procs::kill_group(child.id(), Duration::from_secs(2));
     let _ = child.wait();
     assert!(refused, "intruder was not refused:\n{out}");
+    for l in out
+        .lines()
+        .filter(|l| l.contains("Exception") || l.contains("Failed to connect"))
+        .take(4)
+    {
+        eprintln!("intruder: {l}");
+    }
     assert!(!out.contains("Connected to Spark cluster"), "{out}");
-    let master_log = std::fs::read_to_string(
-        r.instance_dir("sa").unwrap().join("standalone/master.log"),
-    )
-    .unwrap();
+    let master_log =
+        std::fs::read_to_string(r.instance_dir("sa").unwrap().join("standalone/master.log"))
+            .unwrap();
     // Only our two apps ever registered.
-    assert_eq!(master_log.matches("Registering app").count(), 2, "{master_log}");
+    assert_eq!(
+        master_log.matches("Registering app").count(),
+        2,
+        "{master_log}"
+    );
 }

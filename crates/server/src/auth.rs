@@ -14,31 +14,48 @@ pub struct Caller(pub Principal);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match authenticate(parts, state) {
             Ok(p) => Ok(Caller(p)),
             Err((principal, message)) => {
                 let resource = parts.uri.path().to_owned();
                 Err(state
-                    .deny(principal.as_deref(), "authenticate", &resource, None, ApiError::Unauthorized(message.into()))
+                    .deny(
+                        principal.as_deref(),
+                        "authenticate",
+                        &resource,
+                        None,
+                        ApiError::Unauthorized(message.into()),
+                    )
                     .await)
             }
         }
     }
 }
 
-fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, (Option<String>, &'static str)> {
+fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Principal, (Option<String>, &'static str)> {
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or((None, "missing bearer token"))?;
-    let value = header.to_str().map_err(|_| (None, "malformed Authorization header"))?;
+    let value = header
+        .to_str()
+        .map_err(|_| (None, "malformed Authorization header"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or((None, "Authorization must be `Bearer <token>`"))?
         .trim();
-    let claims = state.signer.verify(token).map_err(|_| (None, "invalid or expired token"))?;
+    let claims = state
+        .signer
+        .verify(token)
+        .map_err(|_| (None, "invalid or expired token"))?;
     if !state.store.key_active_for(&claims.kid, &claims.sub) {
         return Err((Some(claims.sub), "the API key of this token was revoked"));
     }
@@ -46,5 +63,9 @@ fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, (Option<St
         .store
         .principal_kind_admin(&claims.sub)
         .ok_or((Some(claims.sub.clone()), "unknown principal"))?;
-    Ok(Principal { id: claims.sub, kind, administrator })
+    Ok(Principal {
+        id: claims.sub,
+        kind,
+        administrator,
+    })
 }

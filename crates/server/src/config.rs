@@ -80,19 +80,28 @@ pub struct Settings {
 impl Settings {
     /// Apply defaults to a merged layer.
     pub fn resolve(layer: SettingsLayer) -> Result<Settings, ServerError> {
-        let data_dir = layer.data_dir.unwrap_or_else(|| PathBuf::from("./sparkplane-data"));
+        let data_dir = layer
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./sparkplane-data"));
         let database_url = layer
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sparkplane.db").display()));
-        let object_store =
-            layer.object_store.unwrap_or_else(|| data_dir.join("objects").display().to_string());
+        let object_store = layer
+            .object_store
+            .unwrap_or_else(|| data_dir.join("objects").display().to_string());
         let tls = match (layer.tls_cert, layer.tls_key) {
             (Some(c), Some(k)) => Some((c, k)),
             (None, None) => None,
-            _ => return Err(ServerError::Config("--tls-cert and --tls-key go together".into())),
+            _ => {
+                return Err(ServerError::Config(
+                    "--tls-cert and --tls-key go together".into(),
+                ))
+            }
         };
         Ok(Settings {
-            listen: layer.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443))),
+            listen: layer
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443))),
             data_dir,
             database_url,
             object_store,
@@ -105,7 +114,10 @@ impl Settings {
 
     /// Defaults for a data directory (tests).
     pub fn for_data_dir(dir: &Path) -> Settings {
-        let layer = SettingsLayer { data_dir: Some(dir.to_path_buf()), ..Default::default() };
+        let layer = SettingsLayer {
+            data_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
         match Settings::resolve(layer) {
             Ok(s) => s,
             Err(_) => unreachable!("defaults always resolve"),
@@ -119,8 +131,12 @@ mod tests {
 
     #[test]
     fn precedence_and_defaults() {
-        let file: SettingsLayer = toml::from_str("listen = \"127.0.0.1:9000\"\nlog = \"debug\"").unwrap();
-        let flags = SettingsLayer { listen: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
+        let file: SettingsLayer =
+            toml::from_str("listen = \"127.0.0.1:9000\"\nlog = \"debug\"").unwrap();
+        let flags = SettingsLayer {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        };
         let s = Settings::resolve(flags.or(file)).unwrap();
         assert_eq!(s.listen.port(), 9100);
         assert_eq!(s.log, "debug");

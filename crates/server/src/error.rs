@@ -13,7 +13,9 @@ tokio::task_local! {
 
 /// The current request id, or `-` outside a request.
 pub fn request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
 }
 
 /// Everything a handler can fail with.
@@ -83,7 +85,9 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -99,9 +103,13 @@ impl ApiError {
             StatusCode::NOT_FOUND => Self::NotFound("no such route".into()),
             StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType("unsupported media type".into()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                Self::UnsupportedMediaType("unsupported media type".into())
+            }
             StatusCode::TOO_MANY_REQUESTS => Self::TooManyRequests,
-            s if s.is_client_error() => Self::BadRequest(s.canonical_reason().unwrap_or("bad request").into()),
+            s if s.is_client_error() => {
+                Self::BadRequest(s.canonical_reason().unwrap_or("bad request").into())
+            }
             s => Self::Internal(format!("status {s}")),
         }
     }
@@ -123,7 +131,10 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let body = ErrorBody {
-            errors: vec![ErrorEntry { code: code.to_owned(), message: self.to_string() }],
+            errors: vec![ErrorEntry {
+                code: code.to_owned(),
+                message: self.to_string(),
+            }],
             trace: request_id(),
         };
         (status, axum::Json(body)).into_response()

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::error::ApiError;
 
@@ -22,15 +23,27 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         match Bytes::from_request(req, state).await {
             Ok(b) => Ok(Body(b)),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
-            Err(e) => Err(ApiError::BadRequest(format!("could not read request body: {e}"))),
+            Err(e) => Err(ApiError::BadRequest(format!(
+                "could not read request body: {e}"
+            ))),
         }
     }
 }
 
 /// Parse a JSON body; errors name the field (`default_config.spark.x: invalid type …`).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("request body is empty; a JSON object is required".into()));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => {
+            return Err(ApiError::BadRequest(
+                "request body is empty; a JSON object is required".into(),
+            ))
+        }
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "request body must be a JSON object".into(),
+            ))
+        }
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -45,9 +58,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Parse an optional JSON body (empty body → `None`).
+/// Parse an optional JSON body (empty body or `null` → `None`).
 pub fn parse_optional_json<T: DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"null" {
         Ok(None)
     } else {
         parse_json(body).map(Some)
@@ -67,7 +81,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             .map(Query)
             .map_err(|e| {
                 let path = e.path().to_string();
-                ApiError::BadRequest(format!("invalid query parameter `{path}`: {}", e.into_inner()))
+                ApiError::BadRequest(format!(
+                    "invalid query parameter `{path}`: {}",
+                    e.into_inner()
+                ))
             })
     }
 }
@@ -88,5 +105,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip());
         Ok(ClientAddr(addr))
+    }
+}
+
+/// Deserialize a whole number given as a JSON integer or as a float with no fraction
+/// (`8.0`), as JSON Schema's `integer` allows.
+pub fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return u32::try_from(u).map_err(|_| D::Error::custom(format!("{n} is out of range")));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Ok(f as u32),
+        _ => Err(D::Error::custom(format!(
+            "expected a whole number, got {n}"
+        ))),
     }
 }

@@ -13,7 +13,11 @@ fn io(path: &Path, e: std::io::Error) -> ServerError {
 /// Create a directory (and parents) with mode 0700 if missing.
 pub fn ensure_private_dir(path: &Path) -> Result<(), ServerError> {
     if !path.exists() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| io(path, e))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(|e| io(path, e))?;
     }
     Ok(())
 }
@@ -30,7 +34,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
         .map_err(|e| io(&tmp, e))?;
     f.write_all(bytes).map_err(|e| io(&tmp, e))?;
     f.sync_all().map_err(|e| io(&tmp, e))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(|e| io(&tmp, e))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
     Ok(())
 }

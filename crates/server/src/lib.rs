@@ -68,7 +68,10 @@ fn load_or_create_signing_key(data_dir: &Path) -> Result<Vec<u8>, ServerError> {
     let path = data_dir.join(SIGNING_KEY_FILE);
     match std::fs::read(&path) {
         Ok(k) if k.len() >= 32 => Ok(k),
-        Ok(_) => Err(ServerError::Iam(format!("{}: key shorter than 32 bytes", path.display()))),
+        Ok(_) => Err(ServerError::Iam(format!(
+            "{}: key shorter than 32 bytes",
+            path.display()
+        ))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = vec![0u8; 64];
             rand::rngs::OsRng.fill_bytes(&mut key);
@@ -105,13 +108,21 @@ async fn bootstrap_admin(store: &Store, data_dir: &Path) -> Result<Option<String
         hash: key.hash.clone(),
         created_at: now,
     };
-    let mut audit =
-        sparkplane_store::AuditEvent::new("iam.bootstrap", "/v1/users", Outcome::Success, 201, "bootstrap");
+    let mut audit = sparkplane_store::AuditEvent::new(
+        "iam.bootstrap",
+        "/v1/users",
+        Outcome::Success,
+        201,
+        "bootstrap",
+    );
     audit.principal_id = Some(admin.id.clone());
     audit.detail = Some(format!("api_key={}", record.id));
     // The file first (0600), then the commit: a crash in between leaves a key that does not
     // work yet, and the next start bootstraps again and replaces the file.
-    fsutil::write_private(&data_dir.join(ADMIN_KEY_FILE), format!("{}\n", key.secret).as_bytes())?;
+    fsutil::write_private(
+        &data_dir.join(ADMIN_KEY_FILE),
+        format!("{}\n", key.secret).as_bytes(),
+    )?;
     store.bootstrap(&admin, &record, &audit).await?;
     Ok(Some(key.secret))
 }
@@ -120,11 +131,17 @@ async fn bootstrap_admin(store: &Store, data_dir: &Path) -> Result<Option<String
 pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
     fsutil::ensure_private_dir(&settings.data_dir)?;
     let store = Arc::new(Store::open(&settings.database_url).await?);
-    let objects = Objects::open(&ObjectStoreSpec::parse(&settings.object_store, settings.s3_endpoint.clone())?)?;
+    let objects = Objects::open(&ObjectStoreSpec::parse(
+        &settings.object_store,
+        settings.s3_endpoint.clone(),
+    )?)?;
     let signer = TokenSigner::new(&load_or_create_signing_key(&settings.data_dir)?)
         .map_err(|e| ServerError::Iam(e.to_string()))?;
     let new_admin_key = bootstrap_admin(&store, &settings.data_dir).await?;
-    let hashing_permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2;
+    let hashing_permits = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        * 2;
     let state = AppState(Arc::new(Inner {
         store,
         objects,
@@ -135,9 +152,15 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
         openapi: std::sync::OnceLock::new(),
     }));
     let (router, api) = api::router(state.clone());
-    let json = api.to_json().map_err(|e| ServerError::Config(e.to_string()))?;
+    let json = api
+        .to_json()
+        .map_err(|e| ServerError::Config(e.to_string()))?;
     let _ = state.openapi.set(json);
-    Ok(App { router, state, new_admin_key })
+    Ok(App {
+        router,
+        state,
+        new_admin_key,
+    })
 }
 
 /// Run `sparkplane serve` until SIGTERM / Ctrl-C.
@@ -155,14 +178,23 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         shutdown_signal().await;
         shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    let service = app.router.into_make_service_with_connect_info::<SocketAddr>();
+    let service = app
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
     let store = app.state.store.clone();
     let result = if settings.insecure_http {
         tracing::warn!(listen = %settings.listen, "serving plain HTTP (--insecure-http): tokens and keys travel unencrypted");
-        println!("listening on http://{} (INSECURE: plain HTTP)", settings.listen);
-        axum_server::bind(settings.listen).handle(handle).serve(service).await
+        println!(
+            "listening on http://{} (INSECURE: plain HTTP)",
+            settings.listen
+        );
+        axum_server::bind(settings.listen)
+            .handle(handle)
+            .serve(service)
+            .await
     } else {
-        let (cert, key, generated) = tls::ensure_cert(&settings.data_dir, settings.tls.as_ref(), settings.listen)?;
+        let (cert, key, generated) =
+            tls::ensure_cert(&settings.data_dir, settings.tls.as_ref(), settings.listen)?;
         let (certs, key) = tls::load(&cert, &key)?;
         let fp = certs.first().map(tls::fingerprint).unwrap_or_default();
         if generated {
@@ -172,7 +204,10 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         let cfg = tls::server_config(certs, key)?;
         println!("listening on https://{}", settings.listen);
         let rustls = axum_server::tls_rustls::RustlsConfig::from_config(cfg);
-        axum_server::bind_rustls(settings.listen, rustls).handle(handle).serve(service).await
+        axum_server::bind_rustls(settings.listen, rustls)
+            .handle(handle)
+            .serve(service)
+            .await
     };
     store.close().await;
     result.map_err(|e| ServerError::Io(format!("{}: {e}", settings.listen)))
@@ -182,13 +217,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

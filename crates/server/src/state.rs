@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use sparkplane_iam::{authorize, Action, Decision, FailureLimiter, Principal, Resource, Role, TokenSigner};
+use sparkplane_iam::{
+    authorize, Action, Decision, FailureLimiter, Principal, Resource, Role, TokenSigner,
+};
 use sparkplane_store::{AuditEvent, InstanceRecord, Objects, Outcome, Store};
 use tokio::sync::Semaphore;
 
@@ -64,7 +66,14 @@ impl AppState {
         err: ApiError,
     ) -> ApiError {
         let status = err.status_code().0.as_u16();
-        let ev = audit_event(principal, action, resource, instance, Outcome::Denied, status);
+        let ev = audit_event(
+            principal,
+            action,
+            resource,
+            instance,
+            Outcome::Denied,
+            status,
+        );
         if let Err(e) = self.store.record_audit(&ev).await {
             return ApiError::Internal(format!("could not record audit event: {e}"));
         }
@@ -72,8 +81,14 @@ impl AppState {
     }
 
     /// Authorize a platform-level action.
-    pub async fn check_platform(&self, caller: &Principal, action: Action, resource: &str) -> Result<(), ApiError> {
-        self.check_resource(caller, action, Resource::Platform, resource).await
+    pub async fn check_platform(
+        &self,
+        caller: &Principal,
+        action: Action,
+        resource: &str,
+    ) -> Result<(), ApiError> {
+        self.check_resource(caller, action, Resource::Platform, resource)
+            .await
     }
 
     /// Authorize an action on a principal-owned resource (own API keys).
@@ -96,7 +111,13 @@ impl AppState {
                 )
                 .await),
             Decision::NotFound => Err(self
-                .deny(Some(&caller.id), action.as_str(), resource, None, ApiError::NotFound("not found".into()))
+                .deny(
+                    Some(&caller.id),
+                    action.as_str(),
+                    resource,
+                    None,
+                    ApiError::NotFound("not found".into()),
+                )
                 .await),
         }
     }
@@ -112,7 +133,15 @@ impl AppState {
     ) -> Result<(InstanceRecord, Option<Role>), ApiError> {
         let not_found = || ApiError::NotFound(format!("instance `{instance_id}` not found"));
         let Some(instance) = self.store.instance(instance_id) else {
-            return Err(self.deny(Some(&caller.id), action.as_str(), resource, None, not_found()).await);
+            return Err(self
+                .deny(
+                    Some(&caller.id),
+                    action.as_str(),
+                    resource,
+                    None,
+                    not_found(),
+                )
+                .await);
         };
         let role = self.store.role_of(instance_id, &caller.id);
         match authorize(caller, action, Resource::Instance { caller_role: role }) {
@@ -123,12 +152,21 @@ impl AppState {
                     action.as_str(),
                     resource,
                     Some(instance_id),
-                    ApiError::Forbidden(format!("your role on this instance does not allow {}", action.as_str())),
+                    ApiError::Forbidden(format!(
+                        "your role on this instance does not allow {}",
+                        action.as_str()
+                    )),
                 )
                 .await),
-            Decision::NotFound => {
-                Err(self.deny(Some(&caller.id), action.as_str(), resource, Some(instance_id), not_found()).await)
-            }
+            Decision::NotFound => Err(self
+                .deny(
+                    Some(&caller.id),
+                    action.as_str(),
+                    resource,
+                    Some(instance_id),
+                    not_found(),
+                )
+                .await),
         }
     }
 }

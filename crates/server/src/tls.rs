@@ -27,26 +27,38 @@ pub fn ensure_cert(
     if cert.exists() && key.exists() {
         return Ok((cert, key, false));
     }
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     let ip = listen.ip().to_string();
     if !listen.ip().is_unspecified() && !names.contains(&ip) {
         names.push(ip);
     }
-    let generated = rcgen::generate_simple_self_signed(names).map_err(|e| ServerError::Tls(e.to_string()))?;
+    let generated =
+        rcgen::generate_simple_self_signed(names).map_err(|e| ServerError::Tls(e.to_string()))?;
     write_private(&key, generated.key_pair.serialize_pem().as_bytes())?;
     write_private(&cert, generated.cert.pem().as_bytes())?;
     Ok((cert, key, true))
 }
 
 /// Load the PEM chain and key.
-pub fn load(cert: &Path, key: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServerError> {
-    let read = |p: &Path| std::fs::read(p).map_err(|e| ServerError::Tls(format!("{}: {e}", p.display())));
+pub fn load(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServerError> {
+    let read =
+        |p: &Path| std::fs::read(p).map_err(|e| ServerError::Tls(format!("{}: {e}", p.display())));
     let cert_pem = read(cert)?;
     let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ServerError::Tls(format!("{}: {e}", cert.display())))?;
     if certs.is_empty() {
-        return Err(ServerError::Tls(format!("{}: no certificate", cert.display())));
+        return Err(ServerError::Tls(format!(
+            "{}: no certificate",
+            cert.display()
+        )));
     }
     let key_pem = read(key)?;
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
@@ -57,7 +69,11 @@ pub fn load(cert: &Path, key: &Path) -> Result<(Vec<CertificateDer<'static>>, Pr
 
 /// SHA-256 fingerprint of a certificate, `AB:CD:…`.
 pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
-    Sha256::digest(cert.as_ref()).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    Sha256::digest(cert.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// A rustls server config: ring provider, TLS 1.2 and 1.3 only, h2 and http/1.1.

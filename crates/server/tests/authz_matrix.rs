@@ -9,7 +9,15 @@ use serde_json::{json, Value};
 
 /// Columns of the table, in order.
 const CALLERS: [&str; 10] = [
-    "none", "garbage", "expired", "tampered", "revoked", "Reader", "Writer", "Manager", "Administrator",
+    "none",
+    "garbage",
+    "expired",
+    "tampered",
+    "revoked",
+    "Reader",
+    "Writer",
+    "Manager",
+    "Administrator",
     "Manager of another instance",
 ];
 
@@ -76,11 +84,18 @@ fn tamper(token: &str, admin_id: &str) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     let mut claims: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!(admin_id);
-    format!("{}.{}.{}", parts[0], engine.encode(serde_json::to_vec(&claims).unwrap()), parts[2])
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        engine.encode(serde_json::to_vec(&claims).unwrap()),
+        parts[2]
+    )
 }
 
 async fn run_matrix(db: Db) {
-    let Some(h) = Harness::new(db).await else { return };
+    let Some(h) = Harness::new(db).await else {
+        return;
+    };
     let admin_id = {
         let (_, v) = h.call("GET", "/v1/users", Some(&h.admin_token), None).await;
         v["users"][0]["id"].as_str().unwrap().to_owned()
@@ -94,9 +109,19 @@ async fn run_matrix(db: Db) {
     let s = h.service_id("sid").await;
     let b = h.instance("B").await;
     h.grant(&b, &other, "Manager").await;
-    let (st, v) = h.call("DELETE", &format!("/v1/api_keys/{revoked_kid}"), Some(&h.admin_token), None).await;
+    let (st, v) = h
+        .call(
+            "DELETE",
+            &format!("/v1/api_keys/{revoked_kid}"),
+            Some(&h.admin_token),
+            None,
+        )
+        .await;
     assert_eq!(st, 204, "{v}");
-    let (expired_t, _) = h.signer().issue_with_lifetime(&manager, &manager_kid, now() - 7200, 3600).unwrap();
+    let (expired_t, _) = h
+        .signer()
+        .issue_with_lifetime(&manager, &manager_kid, now() - 7200, 3600)
+        .unwrap();
     let tampered_t = tamper(&manager_t, &admin_id);
 
     let tokens: [Option<String>; 10] = [
@@ -120,7 +145,13 @@ async fn run_matrix(db: Db) {
             let mut path = template.to_string();
             if path.contains("{A}") {
                 let a = h.instance("A").await;
-                for (p, r) in [(&reader, "Reader"), (&writer, "Writer"), (&manager, "Manager"), (&revoked, "Manager"), (&u, "Reader")] {
+                for (p, r) in [
+                    (&reader, "Reader"),
+                    (&writer, "Writer"),
+                    (&manager, "Manager"),
+                    (&revoked, "Manager"),
+                    (&u, "Reader"),
+                ] {
                     h.grant(&a, p, r).await;
                 }
                 path = path.replace("{A}", &a);
@@ -133,7 +164,8 @@ async fn run_matrix(db: Db) {
             let (status, body) = if path == "/identity/token" {
                 h.token_request(&h.admin_key).await
             } else {
-                h.call(method, &path, token.as_deref(), body_for(method, &path)).await
+                h.call(method, &path, token.as_deref(), body_for(method, &path))
+                    .await
             };
             cells += 1;
             if status.as_u16() != expected[col] {
@@ -144,7 +176,12 @@ async fn run_matrix(db: Db) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {cells} cells wrong ({db:?}):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells wrong ({db:?}):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     eprintln!("authorization matrix ({db:?}): {cells} cells, all as expected");
 }
 
@@ -180,9 +217,14 @@ async fn openapi_lists_every_route() {
             .replace("{K}", "{api_key_id}")
             .replace("{U}", "{principal_id}")
     };
-    let tested: std::collections::BTreeSet<(String, String)> =
-        MATRIX.iter().map(|(m, p, _)| (m.to_string(), normalise(p))).collect();
-    assert_eq!(documented, tested, "OpenAPI paths differ from the routes under test");
+    let tested: std::collections::BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), normalise(p)))
+        .collect();
+    assert_eq!(
+        documented, tested,
+        "OpenAPI paths differ from the routes under test"
+    );
     for (method, path) in &documented {
         let concrete = path.replace('{', "x").replace('}', "");
         let (s, v) = h.call(method, &concrete, Some(&h.admin_token), None).await;
@@ -190,5 +232,8 @@ async fn openapi_lists_every_route() {
         assert!(!fallback, "{method} {path} is documented but not routed");
     }
     let (s, v) = h.call("GET", "/v3/nope", Some(&h.admin_token), None).await;
-    assert_eq!((s.as_u16(), v["errors"][0]["message"].as_str()), (404, Some("no such route")));
+    assert_eq!(
+        (s.as_u16(), v["errors"][0]["message"].as_str()),
+        (404, Some("no such route"))
+    );
 }

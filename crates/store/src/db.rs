@@ -21,17 +21,29 @@ pub enum Backend {
     Postgres,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "control plane", include_str!("../migrations/0001_control_plane.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "control plane",
+    include_str!("../migrations/0001_control_plane.sql"),
+)];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS
         .iter()
         .map(|(v, d, sql)| {
-            Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Borrowed(*sql), false)
+            Migration::new(
+                *v,
+                Cow::Borrowed(*d),
+                MigrationType::Simple,
+                Cow::Borrowed(*sql),
+                false,
+            )
         })
         .collect();
-    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
 }
 
 #[derive(Default)]
@@ -52,7 +64,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +84,9 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Config("database URL must start with sqlite: or postgres://".into()));
+            return Err(StoreError::Config(
+                "database URL must start with sqlite: or postgres://".into(),
+            ));
         };
         let url = match backend {
             Backend::Sqlite if !url.contains('?') => Cow::Owned(format!("{url}?mode=rwc")),
@@ -81,10 +97,18 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = FULL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -92,7 +116,12 @@ impl Store {
             .connect(&url)
             .await?;
         migrator().run(&pool).await?;
-        let store = Self { pool, backend, write: tokio::sync::Mutex::new(()), cache: RwLock::new(Cache::default()) };
+        let store = Self {
+            pool,
+            backend,
+            write: tokio::sync::Mutex::new(()),
+            cache: RwLock::new(Cache::default()),
+        };
         store.load().await?;
         Ok(store)
     }
@@ -115,9 +144,11 @@ impl Store {
 
     async fn load(&self) -> Result<(), StoreError> {
         let mut c = Cache::default();
-        for r in sqlx::query("SELECT id, kind, name, email, description, administrator, created_at FROM principals")
-            .fetch_all(&self.pool)
-            .await?
+        for r in sqlx::query(
+            "SELECT id, kind, name, email, description, administrator, created_at FROM principals",
+        )
+        .fetch_all(&self.pool)
+        .await?
         {
             let p = PrincipalRecord {
                 id: r.try_get("id")?,
@@ -201,7 +232,13 @@ impl Store {
 
     /// All principals of a kind, oldest first.
     pub fn principals(&self, kind: PrincipalKind) -> Vec<PrincipalRecord> {
-        let mut v: Vec<_> = self.read(|c| c.principals.values().filter(|p| p.kind == kind).cloned().collect());
+        let mut v: Vec<_> = self.read(|c| {
+            c.principals
+                .values()
+                .filter(|p| p.kind == kind)
+                .cloned()
+                .collect()
+        });
         v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         v
     }
@@ -223,8 +260,13 @@ impl Store {
 
     /// Active keys of a principal, oldest first.
     pub fn api_keys_of(&self, principal: &str) -> Vec<ApiKeyRecord> {
-        let mut v: Vec<_> =
-            self.read(|c| c.keys.values().filter(|k| k.principal_id == principal).cloned().collect());
+        let mut v: Vec<_> = self.read(|c| {
+            c.keys
+                .values()
+                .filter(|k| k.principal_id == principal)
+                .cloned()
+                .collect()
+        });
         v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         v
     }
@@ -253,7 +295,11 @@ impl Store {
 
     /// The role of `principal` on `instance`.
     pub fn role_of(&self, instance: &str, principal: &str) -> Option<Role> {
-        self.read(|c| c.policies.get(instance).and_then(|m| m.get(principal).copied()))
+        self.read(|c| {
+            c.policies
+                .get(instance)
+                .and_then(|m| m.get(principal).copied())
+        })
     }
 
     /// All grants on an instance.
@@ -269,7 +315,11 @@ impl Store {
     // ---- writes: change + audit event in one transaction ----------------------------------
 
     /// Create a principal.
-    pub async fn create_principal(&self, p: &PrincipalRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn create_principal(
+        &self,
+        p: &PrincipalRecord,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
         insert_principal(&mut tx, p).await?;
@@ -302,7 +352,11 @@ impl Store {
     }
 
     /// Store a new API key.
-    pub async fn create_api_key(&self, k: &ApiKeyRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn create_api_key(
+        &self,
+        k: &ApiKeyRecord,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
         insert_key(&mut tx, k).await?;
@@ -318,12 +372,13 @@ impl Store {
     pub async fn revoke_api_key(&self, id: &str, audit: &AuditEvent) -> Result<(), StoreError> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(audit.time)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(audit.time)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -336,7 +391,11 @@ impl Store {
     }
 
     /// Create an instance.
-    pub async fn create_instance(&self, i: &InstanceRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn create_instance(
+        &self,
+        i: &InstanceRecord,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
         let config = serde_json::to_string(&i.default_config).map_err(corrupt)?;
@@ -412,7 +471,10 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM access_policies WHERE instance_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM access_policies WHERE instance_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         self.modify(|c| {
@@ -448,21 +510,30 @@ impl Store {
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         self.modify(|c| {
-            c.policies.entry(instance.to_owned()).or_default().insert(principal.to_owned(), role);
+            c.policies
+                .entry(instance.to_owned())
+                .or_default()
+                .insert(principal.to_owned(), role);
         });
         Ok(())
     }
 
     /// Revoke a role. `NotFound` if there was none.
-    pub async fn delete_policy(&self, instance: &str, principal: &str, audit: &AuditEvent) -> Result<(), StoreError> {
+    pub async fn delete_policy(
+        &self,
+        instance: &str,
+        principal: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query("DELETE FROM access_policies WHERE instance_id = $1 AND principal_id = $2")
-            .bind(instance)
-            .bind(principal)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n =
+            sqlx::query("DELETE FROM access_policies WHERE instance_id = $1 AND principal_id = $2")
+                .bind(instance)
+                .bind(principal)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -517,7 +588,10 @@ impl Store {
         n += 1;
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
         let mut query = sqlx::query(&sql);
-        for s in [&q.instance_id, &q.principal_id, &q.action, &q.outcome].into_iter().flatten() {
+        for s in [&q.instance_id, &q.principal_id, &q.action, &q.outcome]
+            .into_iter()
+            .flatten()
+        {
             query = query.bind(s.clone());
         }
         for t in [q.since, q.until].into_iter().flatten() {
@@ -636,8 +710,16 @@ mod tests {
             administrator: true,
             created_at: 1,
         };
-        s.create_principal(&p, &AuditEvent::new("x", "/v1/users", Outcome::Success, 201, "r1")).await.unwrap();
-        let q = AuditQuery { limit: 10, ..Default::default() };
+        s.create_principal(
+            &p,
+            &AuditEvent::new("x", "/v1/users", Outcome::Success, 201, "r1"),
+        )
+        .await
+        .unwrap();
+        let q = AuditQuery {
+            limit: 10,
+            ..Default::default()
+        };
         assert_eq!(s.audit_events(&q).await.unwrap().len(), 1);
         s.close().await;
         let s2 = Store::open(&url).await.unwrap();

@@ -12,7 +12,7 @@ mod objects;
 
 pub use db::{Backend, Store};
 pub use model::{
-    AuditEvent, AuditQuery, InstanceRecord, Limits, Outcome, PrincipalRecord, ApiKeyRecord,
+    ApiKeyRecord, AuditEvent, AuditQuery, InstanceRecord, Limits, Outcome, PrincipalRecord,
 };
 pub use objects::{ObjectStoreSpec, Objects};
 

@@ -118,7 +118,13 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// A new event stamped now with a fresh time-ordered id.
-    pub fn new(action: &str, resource: &str, outcome: Outcome, status: u16, request_id: &str) -> Self {
+    pub fn new(
+        action: &str,
+        resource: &str,
+        outcome: Outcome,
+        status: u16,
+        request_id: &str,
+    ) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             time: crate::now_ms(),

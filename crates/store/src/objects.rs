@@ -40,7 +40,9 @@ impl ObjectStoreSpec {
                 endpoint,
             })
         } else if spec.contains("://") {
-            Err(StoreError::Config(format!("unsupported object store `{spec}` (use a path or s3://)")))
+            Err(StoreError::Config(format!(
+                "unsupported object store `{spec}` (use a path or s3://)"
+            )))
         } else {
             Ok(Self::Local(spec.into()))
         }
@@ -75,10 +77,16 @@ impl Objects {
                     description: format!("local directory {}", dir.display()),
                 })
             }
-            ObjectStoreSpec::S3 { bucket, prefix, endpoint } => {
+            ObjectStoreSpec::S3 {
+                bucket,
+                prefix,
+                endpoint,
+            } => {
                 let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
                 if let Some(ep) = endpoint {
-                    b = b.with_endpoint(ep).with_allow_http(ep.starts_with("http://"));
+                    b = b
+                        .with_endpoint(ep)
+                        .with_allow_http(ep.starts_with("http://"));
                 }
                 Ok(Self {
                     store: Arc::new(b.build()?),
@@ -99,7 +107,9 @@ impl Objects {
 
     /// Write an object.
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.store.put(&self.full(key), PutPayload::from(bytes)).await?;
+        self.store
+            .put(&self.full(key), PutPayload::from(bytes))
+            .await?;
         Ok(())
     }
 
@@ -140,7 +150,11 @@ mod tests {
     fn parse_specs() {
         assert_eq!(
             ObjectStoreSpec::parse("s3://bkt/a/b/", None).unwrap(),
-            ObjectStoreSpec::S3 { bucket: "bkt".into(), prefix: "a/b".into(), endpoint: None }
+            ObjectStoreSpec::S3 {
+                bucket: "bkt".into(),
+                prefix: "a/b".into(),
+                endpoint: None
+            }
         );
         assert!(ObjectStoreSpec::parse("gs://x", None).is_err());
     }

@@ -51,12 +51,24 @@ pub fn task_failures(model: &Model, th: &TaskFailures) -> Option<Insight> {
     )
 }
 
-/// `job_failure`: see [`JobFailure`].
+/// A job the user (or the application) cancelled on purpose — `cancelJobGroup`, `cancelJob`,
+/// `cancelAllJobs` — ends as `JobFailed` too, but is not a failure. Spark's own message says
+/// so (`[SPARK_JOB_CANCELLED] Job 0 cancelled part of cancelled job group …` in Spark 4,
+/// `Job 0 cancelled …` before); a job cancelled because the SparkContext shut down still counts.
+fn cancelled_on_purpose(reason: Option<&str>) -> bool {
+    let Some(r) = reason else { return false };
+    let cancelled =
+        r.contains("SPARK_JOB_CANCELLED") || (r.starts_with("Job ") && r.contains(" cancelled"));
+    cancelled && !r.contains("SparkContext was shut down")
+}
+
+/// `job_failure`: see [`JobFailure`]. Jobs cancelled on purpose are left out.
 pub fn job_failure(model: &Model, th: &JobFailure) -> Option<Insight> {
     let failed: Vec<u64> = model
         .jobs
         .iter()
         .filter(|j| j.status == JobStatus::Failed)
+        .filter(|j| !cancelled_on_purpose(j.failure_reason.as_deref()))
         .map(|j| u64::from(j.job_id))
         .collect();
     if (failed.len() as u64) < th.min_failed_jobs || failed.is_empty() {
@@ -86,4 +98,26 @@ pub fn job_failure(model: &Model, th: &JobFailure) -> Option<Insight> {
             .threshold("min_failed_jobs", th.min_failed_jobs as f64)
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cancelled_on_purpose;
+
+    #[test]
+    fn cancellation_is_not_failure() {
+        assert!(cancelled_on_purpose(Some(
+            "[SPARK_JOB_CANCELLED] Job 0 cancelled part of cancelled job group g SQLSTATE: XXKDA"
+        )));
+        assert!(cancelled_on_purpose(Some(
+            "Job 3 cancelled part of cancelled job group g"
+        )));
+        assert!(!cancelled_on_purpose(Some(
+            "[SPARK_JOB_CANCELLED] Job 3 cancelled because SparkContext was shut down"
+        )));
+        assert!(!cancelled_on_purpose(Some(
+            "Job aborted due to stage failure: Task 0 in stage 1.0 failed 4 times"
+        )));
+        assert!(!cancelled_on_purpose(None));
+    }
 }

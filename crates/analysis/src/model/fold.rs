@@ -2,7 +2,7 @@
 //! (and `SQLAppStatusListener` for SQL metrics) so that the numbers agree with the History
 //! Server's.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use sparkplane_eventlog::events::{self as ev, Event, SparkPlanInfo, TaskEnd, TaskMetrics};
 
@@ -13,6 +13,9 @@ use super::{
 use crate::sketch::LogHistogram;
 
 type StageKey = (u32, u32);
+
+/// How long after its last event a log's file time may be and still count as Spark's write.
+const MAX_FILE_TIME_LAG_MS: i64 = 10_000;
 
 fn u32_of(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(0)
@@ -28,7 +31,7 @@ struct StageState {
     /// Still in `AppStatusListener.liveStages` (metrics of ending tasks are applied).
     live: bool,
     durations: LogHistogram,
-    /// Every started task's duration, whatever its end (the History Server's duration index).
+    /// Every started task's duration, whatever its end (History Server's duration index).
     durations_all: LogHistogram,
     run_times: LogHistogram,
     read_bytes: LogHistogram,
@@ -115,14 +118,16 @@ pub struct ModelBuilder {
     sql: Vec<SqlState>,
     sql_index: HashMap<u64, usize>,
     accum_slots: HashMap<i64, MetricSlot>,
-    /// Ids of the tasks running now (the only per-task state).
-    running: HashSet<i64>,
+    /// The tasks running now, with their stage attempt and launch time (the only per-task
+    /// state; bounded by the number of task slots).
+    running: HashMap<i64, (StageKey, i64)>,
     idle_since: Option<i64>,
     idle_ms: u64,
     idle: Vec<IdleStretch>,
     last_finish: Option<i64>,
     core_ms_used: u64,
     speculative_tasks: u64,
+    last_updated: Option<i64>,
     /// Running-task time per time bucket (for the report's core-usage chart).
     usage: crate::report::usage::CoreUsageBuilder,
 }
@@ -137,6 +142,12 @@ impl ModelBuilder {
         if t > 0 {
             self.app.last_event_time = Some(self.app.last_event_time.map_or(t, |x| x.max(t)));
         }
+    }
+
+    /// When the log was last written (epoch ms; its file time). The History Server measures
+    /// tasks that never ended up to this time; without it the last event's time is used.
+    pub fn set_last_updated(&mut self, epoch_ms: Option<i64>) {
+        self.last_updated = epoch_ms;
     }
 
     /// Fold one event.
@@ -369,7 +380,11 @@ impl ModelBuilder {
                 skipped_tasks += s.attempt.num_tasks;
             }
         }
-        let job = &mut self.jobs.get_mut(&job_id).unwrap_or_else(|| unreachable!()).job;
+        let job = &mut self
+            .jobs
+            .get_mut(&job_id)
+            .unwrap_or_else(|| unreachable!())
+            .job;
         job.num_skipped_stages += skipped_stages;
         job.num_skipped_tasks += skipped_tasks;
         if e.job_result.succeeded() {
@@ -450,7 +465,7 @@ impl ModelBuilder {
                 self.record_idle(since, info.launch_time);
             }
         }
-        self.running.insert(info.task_id);
+        self.running.insert(info.task_id, (key, info.launch_time));
         if info.speculative {
             self.speculative_tasks += 1;
         }
@@ -494,7 +509,7 @@ impl ModelBuilder {
     fn task_end(&mut self, e: &TaskEnd<'_>) {
         let key = (u32_of(e.stage_id), u32_of(e.stage_attempt_id.unwrap_or(0)));
         let info = &e.task_info;
-        let was_running = self.running.remove(&info.task_id);
+        let was_running = self.running.remove(&info.task_id).is_some();
         let finish = info.finish_time;
         let duration = if finish > 0 {
             u64::try_from(finish - info.launch_time).unwrap_or(0)
@@ -508,7 +523,8 @@ impl ModelBuilder {
             self.touch_time(finish);
         }
         if self.running.is_empty() && finish > 0 {
-            self.idle_since = Some(finish);
+            // Idle from the latest finish seen (ends may be logged slightly out of order).
+            self.idle_since = self.last_finish;
         }
         let reason = e.task_end_reason.reason.as_ref();
         let (completed, failed, killed) = match reason {
@@ -669,7 +685,7 @@ impl ModelBuilder {
         let ModelBuilder {
             app,
             jobs,
-            stages,
+            mut stages,
             mut executors,
             sql,
             running,
@@ -679,9 +695,25 @@ impl ModelBuilder {
             core_ms_used,
             speculative_tasks,
             usage,
+            last_updated,
             ..
         } = self;
         let end = app.end_time.or(app.last_event_time);
+        // Tasks that never ended: the History Server gives them the time they had been running
+        // when the log was last updated (its file time, else the last event's time).
+        // A file time far after the last event is a copy's or checkout's time, not Spark's.
+        let last_updated = last_updated.filter(|&t| {
+            app.last_event_time
+                .is_none_or(|e| t >= e && t - e <= MAX_FILE_TIME_LAG_MS)
+        });
+        if let Some(last) = last_updated.or(app.last_event_time) {
+            for (key, launch) in running.values() {
+                if let Some(s) = stages.get_mut(key) {
+                    s.durations_all
+                        .record(u64::try_from(last - launch).unwrap_or(0));
+                }
+            }
+        }
         // A trailing idle stretch up to the application end.
         if let (Some(since), Some(end)) = (idle_since, app.end_time) {
             if running.is_empty() && end > since {
@@ -694,7 +726,7 @@ impl ModelBuilder {
                 });
             }
         }
-        idle.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms));
+        idle.sort_by_key(|s| std::cmp::Reverse(s.duration_ms));
         idle.truncate(Totals::MAX_IDLE_STRETCHES);
 
         let mut jobs: Vec<Job> = jobs.into_values().map(|j| j.job).collect();
@@ -773,8 +805,8 @@ impl ModelBuilder {
             };
             if stop > add {
                 let cores = i64::from(x.total_cores);
-                totals.core_ms_allocated += u64::from(x.total_cores)
-                    .saturating_mul(u64::try_from(stop - add).unwrap_or(0));
+                totals.core_ms_allocated +=
+                    u64::from(x.total_cores).saturating_mul(u64::try_from(stop - add).unwrap_or(0));
                 edges.push((add, cores));
                 edges.push((stop, -cores));
             }
@@ -882,6 +914,7 @@ fn add_sums(a: &mut TaskMetricSums, b: &TaskMetricSums) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use sparkplane_eventlog::parse_line;
@@ -901,13 +934,25 @@ mod tests {
         )
     }
 
-    fn task(kind: &str, id: u32, stage: u32, launch: i64, finish: i64, reason: &str, run: u64) -> String {
+    fn task(
+        kind: &str,
+        id: u32,
+        stage: u32,
+        launch: i64,
+        finish: i64,
+        reason: &str,
+        run: u64,
+    ) -> String {
         let metrics = format!(
             r#","Task Metrics":{{"Executor Run Time":{run},"JVM GC Time":1,"Input Metrics":{{"Bytes Read":100,"Records Read":1}}}}"#
         );
         format!(
             r#"{{"Event":"SparkListener{kind}","Stage ID":{stage},"Stage Attempt ID":0,"Task End Reason":{{"Reason":"{reason}"}},"Task Info":{{"Task ID":{id},"Index":{id},"Attempt":0,"Launch Time":{launch},"Executor ID":"1","Host":"h","Locality":"ANY","Speculative":false,"Getting Result Time":0,"Finish Time":{finish},"Failed":false,"Killed":false,"Accumulables":[]}}{}}}"#,
-            if kind == "TaskEnd" { metrics } else { String::new() }
+            if kind == "TaskEnd" {
+                metrics
+            } else {
+                String::new()
+            }
         )
     }
 
@@ -953,7 +998,11 @@ mod tests {
         let s1 = &m.stages[1];
         assert_eq!(s1.status, StageStatus::Complete);
         assert_eq!(
-            (s1.num_complete_tasks, s1.num_failed_tasks, s1.num_killed_tasks),
+            (
+                s1.num_complete_tasks,
+                s1.num_failed_tasks,
+                s1.num_killed_tasks
+            ),
             (3, 1, 1)
         );
         assert_eq!(s1.metrics.executor_run_time, 90 + 150 + 80 + 40);
@@ -966,7 +1015,14 @@ mod tests {
         assert_eq!(j.status, JobStatus::Succeeded);
         assert_eq!(j.num_tasks, 7);
         assert_eq!(j.num_skipped_tasks, 4);
-        assert_eq!((j.num_completed_tasks, j.num_failed_tasks, j.num_killed_tasks), (3, 1, 1));
+        assert_eq!(
+            (
+                j.num_completed_tasks,
+                j.num_failed_tasks,
+                j.num_killed_tasks
+            ),
+            (3, 1, 1)
+        );
         // Idle: 1000..1300, 1500..1600, 1700..3000.
         assert_eq!(m.totals.driver_idle_ms, 300 + 100 + 1300);
         assert_eq!(m.totals.idle_stretches[0].duration_ms, 1300);

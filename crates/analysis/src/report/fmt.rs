@@ -38,6 +38,17 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
+/// Compact duration for tight spaces: `850 ms`, `7.5 s`, `12m 04s`, `2h 03m`.
+pub fn duration_short(ms: u64) -> String {
+    if ms < 60_000 {
+        duration_ms(ms)
+    } else if ms < 3_600_000 {
+        format!("{}m {:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    } else {
+        format!("{}h {:02}m", ms / 3_600_000, (ms % 3_600_000) / 60_000)
+    }
+}
+
 /// Signed duration (negative clamps to 0).
 pub fn duration_i(ms: i64) -> String {
     duration_ms(u64::try_from(ms).unwrap_or(0))
@@ -86,6 +97,7 @@ pub fn ids<T: std::fmt::Display>(ids: &[T], max: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -132,6 +144,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod time_tests {
     #[test]
     fn utc() {

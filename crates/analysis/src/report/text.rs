@@ -247,7 +247,7 @@ pub fn render(s: &Summary, opt: &TextOptions) -> String {
             st.bold(&format!("INSIGHTS ({})", s.insights.len()))
         );
         let mut ins: Vec<_> = s.insights.iter().collect();
-        ins.sort_by(|a, b| b.severity.cmp(&a.severity));
+        ins.sort_by_key(|i| std::cmp::Reverse(i.severity));
         for i in ins {
             let _ = writeln!(
                 o,
@@ -407,6 +407,7 @@ pub fn render(s: &Summary, opt: &TextOptions) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -109,6 +109,7 @@ impl CoreUsageBuilder {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -14,7 +14,8 @@ pub fn root() -> PathBuf {
 /// Spark JVMs are heavy on a small machine: run the real-Spark tests one at a time.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Spark home and python, or `None` (skip) — a failure when `SPARKPLANE_REQUIRE_ALL=1`.
@@ -52,6 +53,13 @@ pub fn config(data: &Path, home: &Path, python: &Path, sandbox: Sandbox) -> Runn
 pub fn runner(data: &Path, sandbox: Sandbox) -> Option<Runner> {
     let (home, python) = spark()?;
     Some(Runner::without_completion(config(data, &home, &python, sandbox)).unwrap())
+}
+
+/// A runner whose end-of-run hook analyses the event log (`summary.json` in the app dir).
+pub fn analyzing_runner(data: &Path, sandbox: Sandbox) -> Option<Runner> {
+    let (home, python) = spark()?;
+    let hook = std::sync::Arc::new(sparkplane_runner::AnalyzeCompletion);
+    Some(Runner::new(config(data, &home, &python, sandbox), hook).unwrap())
 }
 
 /// Write `body` as `name` into the instance's files area.
@@ -100,7 +108,9 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
         if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             if let Some((_, rest)) = stat.rsplit_once(')') {
                 let f: Vec<&str> = rest.split_whitespace().collect();
-                if f.first() != Some(&"Z") && f.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
+                if f.first() != Some(&"Z")
+                    && f.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid)
+                {
                     out.push(pid);
                 }
             }
@@ -122,14 +132,38 @@ pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 
 /// TCP listeners (from `ss -ltnp`) that are not bound to loopback, owned by `pids`.
 pub fn non_loopback_listeners(pids: &[u32]) -> Vec<String> {
-    let out = std::process::Command::new("ss").args(["-ltnpH"]).output().unwrap();
+    let out = std::process::Command::new("ss")
+        .args(["-ltnpH"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| pids.iter().any(|p| l.contains(&format!("pid={p},"))))
         .filter(|l| {
             let local = l.split_whitespace().nth(3).unwrap_or("");
-            !(local.starts_with("127.") || local.starts_with("[::1]") || local.starts_with("[::ffff:127."))
+            !(local.starts_with("127.")
+                || local.starts_with("[::1]")
+                || local.starts_with("[::ffff:127."))
         })
         .map(str::to_owned)
         .collect()
+}
+
+/// Stops every app of an instance (and its standalone cluster) when dropped, so a failing test
+/// leaves no JVM behind.
+pub struct Cleanup<'a>(pub &'a Runner, pub &'static str);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown_instance(self.1);
+    }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

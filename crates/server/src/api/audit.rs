@@ -26,8 +26,10 @@ pub struct AuditParams {
     /// `success` or `denied`.
     pub outcome: Option<OutcomeParam>,
     /// Only events at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Only events before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Page cursor: the `next_start` of the previous page.
     pub start: Option<String>,
@@ -60,8 +62,10 @@ pub struct PlatformAuditParams {
     /// `success` or `denied`.
     pub outcome: Option<OutcomeParam>,
     /// Only events at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Only events before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Page cursor: the `next_start` of the previous page.
     pub start: Option<String>,
@@ -113,26 +117,54 @@ pub struct AuditPage {
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
     v.as_deref()
         .map(|s| {
-            OffsetDateTime::parse(s, &Rfc3339)
+            // RFC 3339 allows a leap second (`:60`); count it as the second before.
+            let s = s.replace(":60", ":59");
+            OffsetDateTime::parse(&s, &Rfc3339)
                 .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
-                .map_err(|e| ApiError::BadRequest(format!("invalid query parameter `{field}`: {e}")))
+                .map_err(|e| {
+                    ApiError::BadRequest(format!("invalid query parameter `{field}`: {e}"))
+                })
         })
         .transpose()
 }
 
 fn check_len(field: &str, v: &Option<String>) -> Result<(), ApiError> {
     match v {
-        Some(s) if s.len() > 256 => Err(ApiError::BadRequest(format!("query parameter `{field}` is too long"))),
+        Some(s) if s.len() > 256 => Err(ApiError::BadRequest(format!(
+            "query parameter `{field}` is too long"
+        ))),
         _ => Ok(()),
     }
 }
 
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.is_empty())
+}
+
 async fn page(state: &AppState, p: PlatformAuditParams) -> Result<Json<AuditPage>, ApiError> {
+    // An empty text parameter (`?action=`) means "not given" (times must be valid).
+    let p = PlatformAuditParams {
+        instance_id: non_empty(p.instance_id),
+        principal_id: non_empty(p.principal_id),
+        action: non_empty(p.action),
+        outcome: p.outcome,
+        since: p.since,
+        until: p.until,
+        start: non_empty(p.start),
+        limit: p.limit,
+    };
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::BadRequest("query parameter `limit` must be between 1 and 200".into()));
+        return Err(ApiError::BadRequest(
+            "query parameter `limit` must be between 1 and 200".into(),
+        ));
     }
-    for (f, v) in [("instance_id", &p.instance_id), ("principal_id", &p.principal_id), ("action", &p.action), ("start", &p.start)] {
+    for (f, v) in [
+        ("instance_id", &p.instance_id),
+        ("principal_id", &p.principal_id),
+        ("action", &p.action),
+        ("start", &p.start),
+    ] {
         check_len(f, v)?;
     }
     let q = AuditQuery {
@@ -155,7 +187,11 @@ async fn page(state: &AppState, p: PlatformAuditParams) -> Result<Json<AuditPage
     } else {
         None
     };
-    Ok(Json(AuditPage { audit_events: events.into_iter().map(view).collect(), limit, next_start }))
+    Ok(Json(AuditPage {
+        audit_events: events.into_iter().map(view).collect(),
+        limit,
+        next_start,
+    }))
 }
 
 fn view(e: AuditEvent) -> AuditEventView {
@@ -181,7 +217,9 @@ pub async fn platform(
     caller: Caller,
     Query(p): Query<PlatformAuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    state.check_platform(&caller.0, Action::PlatformAuditRead, "/v1/audit_events").await?;
+    state
+        .check_platform(&caller.0, Action::PlatformAuditRead, "/v1/audit_events")
+        .await?;
     page(&state, p).await
 }
 
@@ -196,7 +234,9 @@ pub async fn instance(
     Query(p): Query<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let path = format!("/v3/analytics_engines/{instance_id}/audit_events");
-    state.check_instance(&caller.0, &instance_id, Action::InstanceAuditRead, &path).await?;
+    state
+        .check_instance(&caller.0, &instance_id, Action::InstanceAuditRead, &path)
+        .await?;
     let p = PlatformAuditParams {
         instance_id: Some(instance_id),
         principal_id: p.principal_id,

@@ -15,13 +15,21 @@ const GRANT_TYPE: &str = "urn:ibm:params:oauth:grant-type:apikey";
 const RESOURCE: &str = "/identity/token";
 const ACTION: &str = "iam.token.create";
 
+/// The only grant type.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub enum GrantType {
+    /// Exchange an API key.
+    #[serde(rename = "urn:ibm:params:oauth:grant-type:apikey")]
+    ApiKey,
+}
+
 /// Form fields of a token request.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     /// Must be `urn:ibm:params:oauth:grant-type:apikey`.
-    #[schema(example = "urn:ibm:params:oauth:grant-type:apikey")]
-    pub grant_type: String,
+    pub grant_type: GrantType,
     /// The API key (`spk_…`).
+    #[schema(min_length = 1)]
     pub apikey: String,
 }
 
@@ -52,19 +60,30 @@ pub async fn token(
     peer: ClientAddr,
     body: Body,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let client = peer.0.map(|a| a.to_string()).unwrap_or_else(|| "local".into());
+    let client = peer
+        .0
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "local".into());
     let client_key = format!("ip:{client}");
     if !state.limiter.allowed(&client_key) {
         return Err(deny(&state, None, ApiError::TooManyRequests).await);
     }
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body.0)
         .map_err(|e| ApiError::BadRequest(format!("invalid form body: {e}")))?;
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let grant = field("grant_type").ok_or_else(|| ApiError::BadRequest("missing field `grant_type`".into()))?;
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let grant = field("grant_type")
+        .ok_or_else(|| ApiError::BadRequest("missing field `grant_type`".into()))?;
     if grant != GRANT_TYPE {
-        return Err(ApiError::BadRequest(format!("field `grant_type` must be `{GRANT_TYPE}`")));
+        return Err(ApiError::BadRequest(format!(
+            "field `grant_type` must be `{GRANT_TYPE}`"
+        )));
     }
-    let presented = field("apikey").ok_or_else(|| ApiError::BadRequest("missing field `apikey`".into()))?;
+    let presented =
+        field("apikey").ok_or_else(|| ApiError::BadRequest("missing field `apikey`".into()))?;
     let invalid = || ApiError::Unauthorized("the API key is not valid".into());
     let Ok((key_id, secret)) = apikey::parse(presented) else {
         state.limiter.record_failure(&client_key);
@@ -80,7 +99,11 @@ pub async fn token(
         return Err(deny(&state, None, invalid()).await);
     };
     let ok = {
-        let _permit = state.hashing.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        let _permit = state
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let secret = secret.to_owned();
         let hash = record.hash.clone();
         tokio::task::spawn_blocking(move || apikey::verify(&secret, &hash))
@@ -90,16 +113,33 @@ pub async fn token(
     if !ok {
         state.limiter.record_failure(&client_key);
         state.limiter.record_failure(&key_key);
-        state.metrics.token_exchanges.get_or_create(&vec![("outcome".into(), "denied".into())]).inc();
+        state
+            .metrics
+            .token_exchanges
+            .get_or_create(&vec![("outcome".into(), "denied".into())])
+            .inc();
         return Err(deny(&state, Some(&record.principal_id), invalid()).await);
     }
     let now = sparkplane_store::now_ms() / 1000;
-    let (access_token, claims) =
-        state.signer.issue(&record.principal_id, key_id.as_str(), now).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut ev = audit_event(Some(&record.principal_id), ACTION, RESOURCE, None, Outcome::Success, 200);
+    let (access_token, claims) = state
+        .signer
+        .issue(&record.principal_id, key_id.as_str(), now)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut ev = audit_event(
+        Some(&record.principal_id),
+        ACTION,
+        RESOURCE,
+        None,
+        Outcome::Success,
+        200,
+    );
     ev.detail = Some(format!("api_key={key_id}"));
     state.store.record_audit(&ev).await?;
-    state.metrics.token_exchanges.get_or_create(&vec![("outcome".into(), "success".into())]).inc();
+    state
+        .metrics
+        .token_exchanges
+        .get_or_create(&vec![("outcome".into(), "success".into())])
+        .inc();
     Ok(Json(TokenResponse {
         access_token,
         token_type: "Bearer".into(),

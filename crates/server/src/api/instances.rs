@@ -36,12 +36,14 @@ pub struct Runtime {
 pub struct ConsumptionLimits {
     /// Cores of all running applications together.
     #[schema(minimum = 1, maximum = 100000)]
+    #[serde(deserialize_with = "crate::extract::whole_u32")]
     pub max_cores: u32,
     /// Memory of all running applications together (`600G`, `512M`).
     #[schema(pattern = "^[1-9][0-9]{0,6}[GgMm]$", example = "600G")]
     pub max_memory: String,
     /// Applications running at once (more wait).
     #[schema(minimum = 1, maximum = 10000)]
+    #[serde(deserialize_with = "crate::extract::whole_u32")]
     pub max_concurrent_applications: u32,
 }
 
@@ -54,6 +56,7 @@ pub struct NewInstance {
     pub name: String,
     /// Instance-level Spark configuration (string values).
     #[serde(default)]
+    #[schema(value_type = SparkConf)]
     pub default_config: BTreeMap<String, String>,
     /// Spark runtime (default 4.3).
     pub default_runtime: Option<Runtime>,
@@ -76,6 +79,7 @@ pub struct InstanceView {
     pub default_runtime: Runtime,
     /// Instance-level Spark configuration (omitted for callers that may not read it).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SparkConf>)]
     pub default_config: Option<BTreeMap<String, String>>,
     /// The caller's role on the instance, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,6 +126,69 @@ pub struct GrantRequest {
     pub role: Role,
 }
 
+const KEY_PATTERN: &str = "^[A-Za-z0-9._-]{1,256}$";
+const VALUE_PATTERN: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,8192}$";
+
+fn string_schema(pattern: &str) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+        .build()
+}
+
+fn additional(
+    o: utoipa::openapi::Object,
+) -> utoipa::openapi::schema::AdditionalProperties<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::AdditionalProperties::RefOr(utoipa::openapi::RefOr::T(
+        utoipa::openapi::schema::Schema::Object(o),
+    ))
+}
+
+/// Spark configuration: conf keys to string values. Keys the platform manages
+/// (`spark.master`, `spark.authenticate*`, `spark.eventLog.dir`, `spark.local.dir`,
+/// `spark.driver.host`, `spark.driver.bindAddress`, `spark.ui.*`, ports, …) are refused.
+pub struct SparkConf;
+
+impl utoipa::PartialSchema for SparkConf {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some(
+                "Spark configuration (string values); platform-managed keys are refused",
+            ))
+            .property_names(Some(string_schema(KEY_PATTERN)))
+            .additional_properties(Some(additional(string_schema(VALUE_PATTERN))))
+            .max_properties(Some(1000))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SparkConf {}
+
+/// A merge patch of a Spark configuration: a `null` value removes the key.
+pub struct SparkConfPatch;
+
+impl utoipa::PartialSchema for SparkConfPatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let value = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                utoipa::openapi::schema::Type::String,
+                utoipa::openapi::schema::Type::Null,
+            ]))
+            .pattern(Some(VALUE_PATTERN))
+            .build();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some("Keys to set; a null value removes the key"))
+            .property_names(Some(string_schema(KEY_PATTERN)))
+            .additional_properties(Some(additional(value)))
+            .max_properties(Some(1000))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for SparkConfPatch {}
+
 fn view(i: InstanceRecord, role: Option<Role>, with_config: bool) -> InstanceView {
     InstanceView {
         id: i.id,
@@ -129,7 +196,9 @@ fn view(i: InstanceRecord, role: Option<Role>, with_config: bool) -> InstanceVie
         state: i.state,
         state_change_time: rfc3339(i.state_change_time),
         created_at: rfc3339(i.created_at),
-        default_runtime: Runtime { spark_version: i.spark_version },
+        default_runtime: Runtime {
+            spark_version: i.spark_version,
+        },
         default_config: with_config.then_some(i.default_config),
         role,
     }
@@ -137,10 +206,13 @@ fn view(i: InstanceRecord, role: Option<Role>, with_config: bool) -> InstanceVie
 
 fn check_config(cfg: &BTreeMap<String, String>) -> Result<(), ApiError> {
     if cfg.len() > 1000 {
-        return Err(ApiError::BadRequest("field `default_config` has more than 1000 keys".into()));
+        return Err(ApiError::BadRequest(
+            "field `default_config` has more than 1000 keys".into(),
+        ));
     }
     for (k, v) in cfg {
-        conf_policy::check_entry(k, v).map_err(|e| ApiError::BadRequest(format!("default_config: {e}")))?;
+        conf_policy::check_entry(k, v)
+            .map_err(|e| ApiError::BadRequest(format!("default_config: {e}")))?;
     }
     Ok(())
 }
@@ -148,22 +220,30 @@ fn check_config(cfg: &BTreeMap<String, String>) -> Result<(), ApiError> {
 fn check_version(v: &str) -> Result<(), ApiError> {
     let parts: Vec<&str> = v.split('.').collect();
     let ok = (2..=3).contains(&parts.len())
-        && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
         && parts[0].len() <= 2
         && parts[1].len() <= 2;
     if ok {
         Ok(())
     } else {
-        Err(ApiError::BadRequest(format!("field `spark_version`: `{v}` is not a Spark version like 4.3")))
+        Err(ApiError::BadRequest(format!(
+            "field `spark_version`: `{v}` is not a Spark version like 4.3"
+        )))
     }
 }
 
 fn check_limits(l: &ConsumptionLimits) -> Result<Limits, ApiError> {
     if !(1..=100_000).contains(&l.max_cores) {
-        return Err(ApiError::BadRequest("field `max_cores` must be between 1 and 100000".into()));
+        return Err(ApiError::BadRequest(
+            "field `max_cores` must be between 1 and 100000".into(),
+        ));
     }
     if !(1..=10_000).contains(&l.max_concurrent_applications) {
-        return Err(ApiError::BadRequest("field `max_concurrent_applications` must be between 1 and 10000".into()));
+        return Err(ApiError::BadRequest(
+            "field `max_concurrent_applications` must be between 1 and 10000".into(),
+        ));
     }
     let m = l.max_memory.as_bytes();
     let ok = m.len() >= 2
@@ -172,7 +252,9 @@ fn check_limits(l: &ConsumptionLimits) -> Result<Limits, ApiError> {
         && m[..m.len() - 1].iter().all(u8::is_ascii_digit)
         && matches!(m[m.len() - 1], b'G' | b'g' | b'M' | b'm');
     if !ok {
-        return Err(ApiError::BadRequest("field `max_memory` must look like `600G` or `512M`".into()));
+        return Err(ApiError::BadRequest(
+            "field `max_memory` must look like `600G` or `512M`".into(),
+        ));
     }
     Ok(Limits {
         max_cores: Some(i64::from(l.max_cores)),
@@ -183,8 +265,14 @@ fn check_limits(l: &ConsumptionLimits) -> Result<Limits, ApiError> {
 
 fn limits_view(l: &Limits) -> ConsumptionLimits {
     ConsumptionLimits {
-        max_cores: l.max_cores.and_then(|v| u32::try_from(v).ok()).unwrap_or(DEFAULT_MAX_CORES as u32),
-        max_memory: l.max_memory.clone().unwrap_or_else(|| DEFAULT_MAX_MEMORY.into()),
+        max_cores: l
+            .max_cores
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(DEFAULT_MAX_CORES as u32),
+        max_memory: l
+            .max_memory
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MAX_MEMORY.into()),
         max_concurrent_applications: l
             .max_concurrent_applications
             .and_then(|v| u32::try_from(v).ok())
@@ -204,7 +292,9 @@ pub async fn create(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<InstanceView>), ApiError> {
-    state.check_platform(&caller.0, Action::InstanceCreate, "/v3/analytics_engines").await?;
+    state
+        .check_platform(&caller.0, Action::InstanceCreate, "/v3/analytics_engines")
+        .await?;
     let new: NewInstance = parse_json(&body.0)?;
     check_text("name", &new.name, 1, 128)?;
     check_config(&new.default_config)?;
@@ -245,7 +335,10 @@ pub async fn create(
 /// List the instances the caller has a role on.
 #[utoipa::path(get, path = "/v3/analytics_engines", tag = "instances",
     responses((status = 200, description = "Instances", body = InstanceList), ApiErrors))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<InstanceList>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<InstanceList>, ApiError> {
     let analytics_engines = state
         .store
         .instances_with_role(&caller.0.id)
@@ -268,7 +361,9 @@ pub async fn get(
     Path(instance_id): Path<String>,
 ) -> Result<Json<InstanceView>, ApiError> {
     let path = instance_path(&instance_id);
-    let (inst, role) = state.check_instance(&caller.0, &instance_id, Action::InstanceRead, &path).await?;
+    let (inst, role) = state
+        .check_instance(&caller.0, &instance_id, Action::InstanceRead, &path)
+        .await?;
     let with_config = sparkplane_iam::authorize(
         &caller.0,
         Action::ConfigRead,
@@ -287,7 +382,9 @@ pub async fn delete(
     Path(instance_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let path = instance_path(&instance_id);
-    state.check_instance(&caller.0, &instance_id, Action::InstanceDelete, &path).await?;
+    state
+        .check_instance(&caller.0, &instance_id, Action::InstanceDelete, &path)
+        .await?;
     let audit = audit_event(
         Some(&caller.0.id),
         Action::InstanceDelete.as_str(),
@@ -310,21 +407,28 @@ pub async fn get_state(
     Path(instance_id): Path<String>,
 ) -> Result<Json<InstanceState>, ApiError> {
     let path = format!("{}/state", instance_path(&instance_id));
-    let (inst, _) = state.check_instance(&caller.0, &instance_id, Action::InstanceRead, &path).await?;
-    Ok(Json(InstanceState { id: inst.id, state: inst.state }))
+    let (inst, _) = state
+        .check_instance(&caller.0, &instance_id, Action::InstanceRead, &path)
+        .await?;
+    Ok(Json(InstanceState {
+        id: inst.id,
+        state: inst.state,
+    }))
 }
 
 /// Get the instance's default Spark configuration.
 #[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/default_configs", tag = "instances",
     params(("instance_id" = String, Path, description = "Instance id")),
-    responses((status = 200, description = "Configuration", body = BTreeMap<String, String>), ApiErrors))]
+    responses((status = 200, description = "Configuration", body = SparkConf), ApiErrors))]
 pub async fn get_configs(
     State(state): State<AppState>,
     caller: Caller,
     Path(instance_id): Path<String>,
 ) -> Result<Json<BTreeMap<String, String>>, ApiError> {
     let path = format!("{}/default_configs", instance_path(&instance_id));
-    let (inst, _) = state.check_instance(&caller.0, &instance_id, Action::ConfigRead, &path).await?;
+    let (inst, _) = state
+        .check_instance(&caller.0, &instance_id, Action::ConfigRead, &path)
+        .await?;
     Ok(Json(inst.default_config))
 }
 
@@ -334,9 +438,20 @@ async fn write_configs(
     instance_id: &str,
     f: impl FnOnce(&mut BTreeMap<String, String>),
     action: &str,
+    keys: Vec<&String>,
 ) -> Result<Json<BTreeMap<String, String>>, ApiError> {
     let path = format!("{}/default_configs", instance_path(instance_id));
-    let audit = audit_event(Some(&caller.0.id), action, &path, Some(instance_id), Outcome::Success, 200);
+    let mut audit = audit_event(
+        Some(&caller.0.id),
+        action,
+        &path,
+        Some(instance_id),
+        Outcome::Success,
+        200,
+    );
+    // Key names only: values may be secrets.
+    let names: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+    audit.detail = Some(format!("keys={}", names.join(",")));
     let now = audit.time;
     let rec = state
         .store
@@ -355,8 +470,8 @@ async fn write_configs(
 /// Replace the instance's default Spark configuration (Manager).
 #[utoipa::path(put, path = "/v3/analytics_engines/{instance_id}/default_configs", tag = "instances",
     params(("instance_id" = String, Path, description = "Instance id")),
-    request_body = BTreeMap<String, String>,
-    responses((status = 200, description = "New configuration", body = BTreeMap<String, String>), ApiErrors))]
+    request_body = SparkConf,
+    responses((status = 200, description = "New configuration", body = SparkConf), ApiErrors))]
 pub async fn put_configs(
     State(state): State<AppState>,
     caller: Caller,
@@ -364,18 +479,29 @@ pub async fn put_configs(
     body: Body,
 ) -> Result<Json<BTreeMap<String, String>>, ApiError> {
     let path = format!("{}/default_configs", instance_path(&instance_id));
-    state.check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path).await?;
+    state
+        .check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path)
+        .await?;
     let new: BTreeMap<String, String> = parse_json(&body.0)?;
     check_config(&new)?;
-    write_configs(&state, &caller, &instance_id, |c| *c = new, "instance.default_configs.replace").await
+    let keys = new.keys().cloned().collect::<Vec<_>>();
+    write_configs(
+        &state,
+        &caller,
+        &instance_id,
+        |c| *c = new,
+        "instance.default_configs.replace",
+        keys.iter().collect(),
+    )
+    .await
 }
 
 /// Merge into the instance's default Spark configuration; a `null` value removes the key
 /// (Manager).
 #[utoipa::path(patch, path = "/v3/analytics_engines/{instance_id}/default_configs", tag = "instances",
     params(("instance_id" = String, Path, description = "Instance id")),
-    request_body = BTreeMap<String, Option<String>>,
-    responses((status = 200, description = "New configuration", body = BTreeMap<String, String>), ApiErrors))]
+    request_body = SparkConfPatch,
+    responses((status = 200, description = "New configuration", body = SparkConf), ApiErrors))]
 pub async fn patch_configs(
     State(state): State<AppState>,
     caller: Caller,
@@ -383,7 +509,9 @@ pub async fn patch_configs(
     body: Body,
 ) -> Result<Json<BTreeMap<String, String>>, ApiError> {
     let path = format!("{}/default_configs", instance_path(&instance_id));
-    state.check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path).await?;
+    state
+        .check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path)
+        .await?;
     let patch: BTreeMap<String, Option<String>> = parse_json(&body.0)?;
     if patch.len() > 1000 {
         return Err(ApiError::BadRequest("more than 1000 keys".into()));
@@ -395,6 +523,7 @@ pub async fn patch_configs(
         };
         checked.map_err(|e| ApiError::BadRequest(format!("default_config: {e}")))?;
     }
+    let keys = patch.keys().cloned().collect::<Vec<_>>();
     let merge = |c: &mut BTreeMap<String, String>| {
         for (k, v) in patch {
             match v {
@@ -407,7 +536,15 @@ pub async fn patch_configs(
             }
         }
     };
-    write_configs(&state, &caller, &instance_id, merge, "instance.default_configs.update").await
+    write_configs(
+        &state,
+        &caller,
+        &instance_id,
+        merge,
+        "instance.default_configs.update",
+        keys.iter().collect(),
+    )
+    .await
 }
 
 /// Get the instance's default Spark runtime.
@@ -420,8 +557,12 @@ pub async fn get_runtime(
     Path(instance_id): Path<String>,
 ) -> Result<Json<Runtime>, ApiError> {
     let path = format!("{}/default_runtime", instance_path(&instance_id));
-    let (inst, _) = state.check_instance(&caller.0, &instance_id, Action::ConfigRead, &path).await?;
-    Ok(Json(Runtime { spark_version: inst.spark_version }))
+    let (inst, _) = state
+        .check_instance(&caller.0, &instance_id, Action::ConfigRead, &path)
+        .await?;
+    Ok(Json(Runtime {
+        spark_version: inst.spark_version,
+    }))
 }
 
 /// Set the instance's default Spark runtime (Manager).
@@ -436,7 +577,9 @@ pub async fn put_runtime(
     body: Body,
 ) -> Result<Json<Runtime>, ApiError> {
     let path = format!("{}/default_runtime", instance_path(&instance_id));
-    state.check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path).await?;
+    state
+        .check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path)
+        .await?;
     let new: Runtime = parse_json(&body.0)?;
     check_version(&new.spark_version)?;
     let audit = audit_event(
@@ -448,8 +591,13 @@ pub async fn put_runtime(
         200,
     );
     let v = new.spark_version.clone();
-    let rec = state.store.update_instance(&instance_id, |i| i.spark_version = v, &audit).await?;
-    Ok(Json(Runtime { spark_version: rec.spark_version }))
+    let rec = state
+        .store
+        .update_instance(&instance_id, |i| i.spark_version = v, &audit)
+        .await?;
+    Ok(Json(Runtime {
+        spark_version: rec.spark_version,
+    }))
 }
 
 /// Get the instance's resource consumption limits.
@@ -461,8 +609,13 @@ pub async fn get_limits(
     caller: Caller,
     Path(instance_id): Path<String>,
 ) -> Result<Json<ConsumptionLimits>, ApiError> {
-    let path = format!("{}/resource_consumption_limits", instance_path(&instance_id));
-    let (inst, _) = state.check_instance(&caller.0, &instance_id, Action::ConfigRead, &path).await?;
+    let path = format!(
+        "{}/resource_consumption_limits",
+        instance_path(&instance_id)
+    );
+    let (inst, _) = state
+        .check_instance(&caller.0, &instance_id, Action::ConfigRead, &path)
+        .await?;
     Ok(Json(limits_view(&inst.limits)))
 }
 
@@ -477,8 +630,13 @@ pub async fn put_limits(
     Path(instance_id): Path<String>,
     body: Body,
 ) -> Result<Json<ConsumptionLimits>, ApiError> {
-    let path = format!("{}/resource_consumption_limits", instance_path(&instance_id));
-    state.check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path).await?;
+    let path = format!(
+        "{}/resource_consumption_limits",
+        instance_path(&instance_id)
+    );
+    state
+        .check_instance(&caller.0, &instance_id, Action::ConfigWrite, &path)
+        .await?;
     let new: ConsumptionLimits = parse_json(&body.0)?;
     let limits = check_limits(&new)?;
     let audit = audit_event(
@@ -489,7 +647,10 @@ pub async fn put_limits(
         Outcome::Success,
         200,
     );
-    let rec = state.store.update_instance(&instance_id, |i| i.limits = limits, &audit).await?;
+    let rec = state
+        .store
+        .update_instance(&instance_id, |i| i.limits = limits, &audit)
+        .await?;
     Ok(Json(limits_view(&rec.limits)))
 }
 
@@ -503,7 +664,9 @@ pub async fn list_policies(
     Path(instance_id): Path<String>,
 ) -> Result<Json<AccessPolicyList>, ApiError> {
     let path = format!("{}/access_policies", instance_path(&instance_id));
-    state.check_instance(&caller.0, &instance_id, Action::AccessRead, &path).await?;
+    state
+        .check_instance(&caller.0, &instance_id, Action::AccessRead, &path)
+        .await?;
     let access_policies = state
         .store
         .policies_of(&instance_id)
@@ -525,20 +688,41 @@ pub async fn put_policy(
     Path((instance_id, principal_id)): Path<(String, String)>,
     body: Body,
 ) -> Result<Json<AccessPolicy>, ApiError> {
-    let path = format!("{}/access_policies/{principal_id}", instance_path(&instance_id));
-    state.check_instance(&caller.0, &instance_id, Action::AccessWrite, &path).await?;
+    let path = format!(
+        "{}/access_policies/{principal_id}",
+        instance_path(&instance_id)
+    );
+    state
+        .check_instance(&caller.0, &instance_id, Action::AccessWrite, &path)
+        .await?;
     let grant: GrantRequest = parse_json(&body.0)?;
     let Some(target) = state.store.principal(&principal_id) else {
-        return Err(ApiError::NotFound(format!("principal `{principal_id}` not found")));
+        return Err(ApiError::NotFound(format!(
+            "principal `{principal_id}` not found"
+        )));
     };
     if !grant.role.allowed_for(target.kind) {
-        return Err(ApiError::BadRequest("field `role`: Exporter is for service IDs only".into()));
+        return Err(ApiError::BadRequest(
+            "field `role`: Exporter is for service IDs only".into(),
+        ));
     }
-    let mut audit =
-        audit_event(Some(&caller.0.id), Action::AccessWrite.as_str(), &path, Some(&instance_id), Outcome::Success, 200);
+    let mut audit = audit_event(
+        Some(&caller.0.id),
+        Action::AccessWrite.as_str(),
+        &path,
+        Some(&instance_id),
+        Outcome::Success,
+        200,
+    );
     audit.detail = Some(format!("role={}", grant.role));
-    state.store.set_policy(&instance_id, &principal_id, grant.role, &audit).await?;
-    Ok(Json(AccessPolicy { principal_id, role: grant.role }))
+    state
+        .store
+        .set_policy(&instance_id, &principal_id, grant.role, &audit)
+        .await?;
+    Ok(Json(AccessPolicy {
+        principal_id,
+        role: grant.role,
+    }))
 }
 
 /// Revoke a principal's role on the instance (Manager or Administrator).
@@ -551,16 +735,31 @@ pub async fn delete_policy(
     caller: Caller,
     Path((instance_id, principal_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let path = format!("{}/access_policies/{principal_id}", instance_path(&instance_id));
-    state.check_instance(&caller.0, &instance_id, Action::AccessWrite, &path).await?;
-    let mut audit =
-        audit_event(Some(&caller.0.id), Action::AccessWrite.as_str(), &path, Some(&instance_id), Outcome::Success, 204);
+    let path = format!(
+        "{}/access_policies/{principal_id}",
+        instance_path(&instance_id)
+    );
+    state
+        .check_instance(&caller.0, &instance_id, Action::AccessWrite, &path)
+        .await?;
+    let mut audit = audit_event(
+        Some(&caller.0.id),
+        Action::AccessWrite.as_str(),
+        &path,
+        Some(&instance_id),
+        Outcome::Success,
+        204,
+    );
     audit.detail = Some("role=none".into());
-    state.store.delete_policy(&instance_id, &principal_id, &audit).await.map_err(|e| match e {
-        sparkplane_store::StoreError::NotFound => {
-            ApiError::NotFound(format!("principal `{principal_id}` has no role on this instance"))
-        }
-        other => other.into(),
-    })?;
+    state
+        .store
+        .delete_policy(&instance_id, &principal_id, &audit)
+        .await
+        .map_err(|e| match e {
+            sparkplane_store::StoreError::NotFound => ApiError::NotFound(format!(
+                "principal `{principal_id}` has no role on this instance"
+            )),
+            other => other.into(),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }

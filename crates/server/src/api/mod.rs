@@ -34,7 +34,10 @@ pub enum ApiErrors {
     #[response(status = 400, description = "Bad input; the message names the field")]
     BadRequest(ErrorBody),
     /// No or bad credentials.
-    #[response(status = 401, description = "Missing, invalid, expired or revoked token")]
+    #[response(
+        status = 401,
+        description = "Missing, invalid, expired or revoked token"
+    )]
     Unauthorized(ErrorBody),
     /// Role does not allow the action.
     #[response(status = 403, description = "The caller's role does not allow this")]
@@ -66,7 +69,12 @@ impl utoipa::Modify for SecurityAddon {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -79,7 +87,7 @@ impl utoipa::Modify for SecurityAddon {
     ),
     modifiers(&SecurityAddon),
     security(("bearer" = [])),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody, audit::OutcomeParam, instances::SparkConf, instances::SparkConfPatch))
 )]
 struct ApiDoc;
 
@@ -96,15 +104,28 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .routes(routes!(identity::token))
         .routes(routes!(principals::create_user, principals::list_users))
-        .routes(routes!(principals::create_service_id, principals::list_service_ids))
-        .routes(routes!(principals::create_user_key, principals::list_user_keys))
-        .routes(routes!(principals::create_service_key, principals::list_service_keys))
+        .routes(routes!(
+            principals::create_service_id,
+            principals::list_service_ids
+        ))
+        .routes(routes!(
+            principals::create_user_key,
+            principals::list_user_keys
+        ))
+        .routes(routes!(
+            principals::create_service_key,
+            principals::list_service_keys
+        ))
         .routes(routes!(principals::delete_key))
         .routes(routes!(audit::platform))
         .routes(routes!(instances::create, instances::list))
         .routes(routes!(instances::get, instances::delete))
         .routes(routes!(instances::get_state))
-        .routes(routes!(instances::get_configs, instances::put_configs, instances::patch_configs))
+        .routes(routes!(
+            instances::get_configs,
+            instances::put_configs,
+            instances::patch_configs
+        ))
         .routes(routes!(instances::get_runtime, instances::put_runtime))
         .routes(routes!(instances::get_limits, instances::put_limits))
         .routes(routes!(instances::list_policies))
@@ -117,7 +138,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let router = router
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware,
+        ))
         .with_state(state);
     (router, api)
 }
@@ -146,7 +170,11 @@ async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> 
         .is_some_and(|v| v.starts_with("application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let headers = res.headers().clone();
-        res = REQUEST_ID.scope(id.clone(), async { ApiError::from_status(status).into_response() }).await;
+        res = REQUEST_ID
+            .scope(id.clone(), async {
+                ApiError::from_status(status).into_response()
+            })
+            .await;
         *res.status_mut() = status;
         for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
             if let Some(v) = headers.get(&name) {
@@ -159,13 +187,24 @@ async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> 
         h.insert("x-request-id", v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if status == StatusCode::UNAUTHORIZED && !h.contains_key(header::WWW_AUTHENTICATE) {
         h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
-    let labels = HttpLabels { method, route, status: status.as_u16() };
+    let labels = HttpLabels {
+        method,
+        route,
+        status: status.as_u16(),
+    };
     state.metrics.requests.get_or_create(&labels).inc();
-    state.metrics.latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
     res
 }
 
@@ -177,14 +216,13 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Check a free-text field: length in characters and no control characters.
+/// Check a free-text field's length in characters.
 pub fn check_text(field: &str, v: &str, min: usize, max: usize) -> Result<(), ApiError> {
     let n = v.chars().count();
     if n < min || n > max {
-        return Err(ApiError::BadRequest(format!("field `{field}` must be {min} to {max} characters")));
-    }
-    if v.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(format!("field `{field}` must not contain control characters")));
+        return Err(ApiError::BadRequest(format!(
+            "field `{field}` must be {min} to {max} characters"
+        )));
     }
     Ok(())
 }

@@ -180,7 +180,9 @@ pub async fn create_user(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<PrincipalView>), ApiError> {
-    state.check_platform(&caller.0, Action::PrincipalsManage, "/v1/users").await?;
+    state
+        .check_platform(&caller.0, Action::PrincipalsManage, "/v1/users")
+        .await?;
     let new: NewUser = parse_json(&body.0)?;
     check_text("name", &new.name, 1, 128)?;
     if let Some(e) = &new.email {
@@ -204,9 +206,19 @@ pub async fn create_user(
 /// List users.
 #[utoipa::path(get, path = "/v1/users", tag = "iam",
     responses((status = 200, description = "Users", body = UserList), ApiErrors))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<UserList>, ApiError> {
-    state.check_platform(&caller.0, Action::PrincipalsManage, "/v1/users").await?;
-    let users = state.store.principals(PrincipalKind::User).into_iter().map(Into::into).collect();
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<UserList>, ApiError> {
+    state
+        .check_platform(&caller.0, Action::PrincipalsManage, "/v1/users")
+        .await?;
+    let users = state
+        .store
+        .principals(PrincipalKind::User)
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(Json(UserList { users }))
 }
 
@@ -218,7 +230,9 @@ pub async fn create_service_id(
     caller: Caller,
     body: Body,
 ) -> Result<(StatusCode, Json<PrincipalView>), ApiError> {
-    state.check_platform(&caller.0, Action::PrincipalsManage, "/v1/service_ids").await?;
+    state
+        .check_platform(&caller.0, Action::PrincipalsManage, "/v1/service_ids")
+        .await?;
     let new: NewServiceId = parse_json(&body.0)?;
     check_text("name", &new.name, 1, 128)?;
     if let Some(d) = &new.description {
@@ -243,8 +257,15 @@ pub async fn list_service_ids(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ServiceIdList>, ApiError> {
-    state.check_platform(&caller.0, Action::PrincipalsManage, "/v1/service_ids").await?;
-    let service_ids = state.store.principals(PrincipalKind::ServiceId).into_iter().map(Into::into).collect();
+    state
+        .check_platform(&caller.0, Action::PrincipalsManage, "/v1/service_ids")
+        .await?;
+    let service_ids = state
+        .store
+        .principals(PrincipalKind::ServiceId)
+        .into_iter()
+        .map(Into::into)
+        .collect();
     Ok(Json(ServiceIdList { service_ids }))
 }
 
@@ -257,7 +278,12 @@ async fn check_key_owner(
     resource: &str,
 ) -> Result<(), ApiError> {
     state
-        .check_resource(&caller.0, Action::ApiKeysManage, Resource::PrincipalOwned { owner: id }, resource)
+        .check_resource(
+            &caller.0,
+            Action::ApiKeysManage,
+            Resource::PrincipalOwned { owner: id },
+            resource,
+        )
         .await?;
     match state.store.principal(id) {
         Some(p) if p.kind == kind => Ok(()),
@@ -293,7 +319,14 @@ async fn create_key(
         hash: key.hash.clone(),
         created_at: sparkplane_store::now_ms(),
     };
-    let mut audit = audit_event(Some(&caller.0.id), "iam.api_key.create", &resource, None, Outcome::Success, 201);
+    let mut audit = audit_event(
+        Some(&caller.0.id),
+        "iam.api_key.create",
+        &resource,
+        None,
+        Outcome::Success,
+        201,
+    );
     audit.detail = Some(format!("api_key={}", record.id));
     state.store.create_api_key(&record, &audit).await?;
     Ok((
@@ -374,7 +407,14 @@ pub async fn list_service_keys(
     Path(service_id): Path<String>,
 ) -> Result<Json<ApiKeyList>, ApiError> {
     let resource = format!("/v1/service_ids/{service_id}/api_keys");
-    check_key_owner(&state, &caller, PrincipalKind::ServiceId, &service_id, &resource).await?;
+    check_key_owner(
+        &state,
+        &caller,
+        PrincipalKind::ServiceId,
+        &service_id,
+        &resource,
+    )
+    .await?;
     Ok(Json(list_keys(&state, &service_id)))
 }
 
@@ -392,15 +432,31 @@ pub async fn delete_key(
     match owner {
         Some(owner) => {
             state
-                .check_resource(&caller.0, Action::ApiKeysManage, Resource::PrincipalOwned { owner: &owner }, &resource)
+                .check_resource(
+                    &caller.0,
+                    Action::ApiKeysManage,
+                    Resource::PrincipalOwned { owner: &owner },
+                    &resource,
+                )
                 .await?;
         }
         None => {
-            state.check_platform(&caller.0, Action::ApiKeysManage, &resource).await?;
-            return Err(ApiError::NotFound(format!("API key `{api_key_id}` not found")));
+            state
+                .check_platform(&caller.0, Action::ApiKeysManage, &resource)
+                .await?;
+            return Err(ApiError::NotFound(format!(
+                "API key `{api_key_id}` not found"
+            )));
         }
     }
-    let audit = audit_event(Some(&caller.0.id), "iam.api_key.delete", &resource, None, Outcome::Success, 204);
+    let audit = audit_event(
+        Some(&caller.0.id),
+        "iam.api_key.delete",
+        &resource,
+        None,
+        Outcome::Success,
+        204,
+    );
     state.store.revoke_api_key(&api_key_id, &audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -37,9 +37,14 @@ pub async fn fresh_pg_url() -> Option<String> {
         return None;
     };
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to test PostgreSQL");
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to test PostgreSQL");
     let name = format!("sp_test_{}", uuid_like());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
     let mut url = url::Url::parse(&base).expect("database url");
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
@@ -47,7 +52,10 @@ pub async fn fresh_pg_url() -> Option<String> {
 
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{:x}{:x}", n, std::process::id())
 }
 
@@ -64,8 +72,17 @@ impl Harness {
 
     pub async fn start(dir: tempfile::TempDir, settings: Settings) -> Harness {
         let app = build_app(&settings).await.expect("build app");
-        let admin_key = std::fs::read_to_string(settings.data_dir.join("admin-apikey")).unwrap().trim().to_owned();
-        let mut h = Harness { app, dir, settings, admin_key: admin_key.clone(), admin_token: String::new() };
+        let admin_key = std::fs::read_to_string(settings.data_dir.join("admin-apikey"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let mut h = Harness {
+            app,
+            dir,
+            settings,
+            admin_key: admin_key.clone(),
+            admin_token: String::new(),
+        };
         h.admin_token = h.exchange(&admin_key).await;
         h
     }
@@ -85,27 +102,51 @@ impl Harness {
         let v = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, v, headers)
     }
 
     /// Call with an optional bearer token and an optional raw body.
-    pub async fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<Vec<u8>>) -> (StatusCode, Value) {
-        let mut b = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(path);
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
+        let mut b = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path);
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         let req = match body {
-            Some(bytes) => b.header("content-type", "application/json").body(Body::from(bytes)).unwrap(),
+            Some(bytes) => b
+                .header("content-type", "application/json")
+                .body(Body::from(bytes))
+                .unwrap(),
             None => b.body(Body::empty()).unwrap(),
         };
         let (s, v, _) = self.raw(req).await;
         (s, v)
     }
 
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        self.call_raw(method, path, token, body.map(|b| serde_json::to_vec(&b).unwrap())).await
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call_raw(
+            method,
+            path,
+            token,
+            body.map(|b| serde_json::to_vec(&b).unwrap()),
+        )
+        .await
     }
 
     /// Exchange an API key (status, body).
@@ -129,23 +170,51 @@ impl Harness {
 
     /// Admin creates a user; returns its id.
     pub async fn user(&self, name: &str) -> String {
-        let (s, v) = self.call("POST", "/v1/users", Some(&self.admin_token), Some(json!({"name": name}))).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/users",
+                Some(&self.admin_token),
+                Some(json!({"name": name})),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().unwrap().to_owned()
     }
 
     pub async fn service_id(&self, name: &str) -> String {
-        let (s, v) = self.call("POST", "/v1/service_ids", Some(&self.admin_token), Some(json!({"name": name}))).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/service_ids",
+                Some(&self.admin_token),
+                Some(json!({"name": name})),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().unwrap().to_owned()
     }
 
     /// Admin creates a key for a principal; returns (key id, api key).
     pub async fn key(&self, principal: &str) -> (String, String) {
-        let kind = if principal.starts_with("usr-") { "users" } else { "service_ids" };
-        let (s, v) = self.call("POST", &format!("/v1/{kind}/{principal}/api_keys"), Some(&self.admin_token), None).await;
+        let kind = if principal.starts_with("usr-") {
+            "users"
+        } else {
+            "service_ids"
+        };
+        let (s, v) = self
+            .call(
+                "POST",
+                &format!("/v1/{kind}/{principal}/api_keys"),
+                Some(&self.admin_token),
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        (v["id"].as_str().unwrap().to_owned(), v["apikey"].as_str().unwrap().to_owned())
+        (
+            v["id"].as_str().unwrap().to_owned(),
+            v["apikey"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// A user with a key and a token: (user id, key id, token).
@@ -158,7 +227,12 @@ impl Harness {
 
     pub async fn instance(&self, name: &str) -> String {
         let (s, v) = self
-            .call("POST", "/v3/analytics_engines", Some(&self.admin_token), Some(json!({"name": name})))
+            .call(
+                "POST",
+                "/v3/analytics_engines",
+                Some(&self.admin_token),
+                Some(json!({"name": name})),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["id"].as_str().unwrap().to_owned()
@@ -183,12 +257,22 @@ impl Harness {
     }
 
     pub async fn audit(&self, query: &str) -> Vec<Value> {
-        let (s, v) = self.call("GET", &format!("/v1/audit_events?{query}"), Some(&self.admin_token), None).await;
+        let (s, v) = self
+            .call(
+                "GET",
+                &format!("/v1/audit_events?{query}"),
+                Some(&self.admin_token),
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v["audit_events"].as_array().unwrap().clone()
     }
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }

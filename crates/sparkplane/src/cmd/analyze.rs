@@ -21,7 +21,7 @@ Examples:
   sparkplane analyze /tmp/spark-events --format json --output apps.json   # every application
   sparkplane analyze eventlog_v2_local-1795548357922 --format html --output report.html
   sparkplane analyze app.zstd --config thresholds.toml --threshold data_skew.min_duration_ratio=8
-  sparkplane analyze app.zstd --threshold spill.min_disk_spill_bytes=64m --threshold driver_idle.enabled=false
+  sparkplane analyze app.zstd --threshold spill.min_disk_spill_bytes=64m
 
 Formats: text (terminal report: insights first, most severe first; colours on a terminal unless
 NO_COLOR is set), json (the versioned Summary), html (one self-contained page with charts, no
@@ -39,7 +39,7 @@ has `enabled`. Kinds, names and defaults:
   tiny_tasks           min_tasks=5000 max_median_task_ms=500 decrease_ratio=10
   low_core_utilization min_idle_share=0.5 min_busy_ms=5000 min_cores=2 critical_idle_share=0.8
   gc_pressure          min_gc_share=0.08 critical_gc_share=0.15 min_stage_run_time_ms=5000
-  large_broadcast      min_broadcast_bytes=48m critical_broadcast_bytes=1g
+  large_broadcast      min_broadcast_bytes=64m critical_broadcast_bytes=1g
   python_udf           min_nodes=1
   nested_loop_join     min_nodes=1
   driver_idle          min_idle_ms=10000 min_idle_share=0.25 critical_idle_share=0.5
@@ -301,7 +301,11 @@ pub fn write_text(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
-        if a.completed { " (completed)" } else { " (no end event)" }
+        if a.completed {
+            " (completed)"
+        } else {
+            " (no end event)"
+        }
     )?;
     writeln!(out, "Started       {}", utc(a.start_time))?;
     writeln!(out, "Ended         {}", utc(a.end_time))?;
@@ -362,11 +366,20 @@ fn write_rows(
                     r.diagnostics.events_total,
                     r.diagnostics.codec,
                     app.path.display(),
-                    if r.partly_corrupt() { "  (partly corrupt)" } else { "" }
+                    if r.partly_corrupt() {
+                        "  (partly corrupt)"
+                    } else {
+                        ""
+                    }
                 )?;
             }
             Entry::Unreadable { path, error } => {
-                writeln!(out, "{:<28} unreadable: {error}  {}", app.name, path.display())?;
+                writeln!(
+                    out,
+                    "{:<28} unreadable: {error}  {}",
+                    app.name,
+                    path.display()
+                )?;
             }
         }
     }
@@ -386,9 +399,28 @@ mod tests {
     }
 
     #[test]
+    fn help_lists_every_threshold() {
+        for (name, _) in sparkplane_analysis::insights::Thresholds::default().names() {
+            let (kind, field) = name.split_once('.').unwrap_or_default();
+            if field == "enabled" {
+                continue;
+            }
+            let line = EXAMPLES
+                .lines()
+                .skip_while(|l| !l.trim_start().starts_with(kind))
+                .take(2)
+                .collect::<String>();
+            assert!(line.contains(&format!("{field}=")), "help misses {name}");
+        }
+    }
+
+    #[test]
     fn ids_from_paths() {
         assert_eq!(id_from_path(Path::new("/x/eventlog_v2_local-1")), "local-1");
-        assert_eq!(id_from_path(Path::new("/x/local-2.lz4.inprogress")), "local-2");
+        assert_eq!(
+            id_from_path(Path::new("/x/local-2.lz4.inprogress")),
+            "local-2"
+        );
         assert_eq!(id_from_path(Path::new("/x/app-3")), "app-3");
     }
 }

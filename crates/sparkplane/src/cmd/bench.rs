@@ -302,9 +302,23 @@ struct ReadResult {
     events: u64,
     json_bytes: u64,
     compressed_bytes: u64,
+    /// Wall-clock seconds.
     seconds: f64,
+    /// JSON MB per wall-clock second.
     mb_per_s: f64,
+    /// CPU seconds this (single-threaded) read used; on a shared machine this, not wall time,
+    /// measures one core's speed.
+    cpu_seconds: Option<f64>,
+    /// JSON MB per CPU second: the one-core throughput.
+    mb_per_cpu_s: Option<f64>,
     peak_rss_mib: Option<f64>,
+}
+
+/// CPU time this process has run, from `/proc/self/schedstat` (nanoseconds on CPU).
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in MiB.
@@ -323,6 +337,7 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|f| std::fs::metadata(&f.path).ok())
         .map(|m| m.len())
         .sum();
+    let cpu_start = cpu_seconds();
     let started = Instant::now();
     // Touch a field of each typed event so the parse cannot be optimised away.
     let mut checksum = 0i64;
@@ -336,6 +351,10 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
         })
     };
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = match (cpu_start, cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => Some(b - a),
+        _ => None,
+    };
     let d = result.map_err(|f| f.error)?;
     std::hint::black_box(checksum);
     let r = ReadResult {
@@ -347,13 +366,15 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
         compressed_bytes,
         seconds,
         mb_per_s: d.bytes as f64 / 1e6 / seconds,
+        cpu_seconds: cpu,
+        mb_per_cpu_s: cpu.map(|c| d.bytes as f64 / 1e6 / c),
         peak_rss_mib: peak_rss_mib(),
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!(
-            "{} ({}, {}): {} events, {:.1} MB JSON in {:.2}s = {:.0} MB/s; peak RSS {} MiB",
+            "{} ({}, {}): {} events, {:.1} MB JSON in {:.2}s = {:.0} MB/s wall; {} CPU s = {} MB/s per core; peak RSS {} MiB",
             r.path.display(),
             r.codec,
             r.mode,
@@ -361,6 +382,8 @@ fn read(a: ReadArgs) -> anyhow::Result<ExitCode> {
             r.json_bytes as f64 / 1e6,
             r.seconds,
             r.mb_per_s,
+            r.cpu_seconds.map_or("?".to_owned(), |c| format!("{c:.2}")),
+            r.mb_per_cpu_s.map_or("?".to_owned(), |m| format!("{m:.0}")),
             r.peak_rss_mib.map_or("?".to_owned(), |m| format!("{m:.1}"))
         );
     }
