@@ -59,8 +59,19 @@ fi
 if [ "${SPARKPLANE_REGEN_TESTDATA:-0}" = 1 ]; then
   venv_install "$ROOT/.venv-spark35" pyspark==3.5.8
 fi
+# Analysis benchmark (tools/bench-vs-shs.sh, helper "model"): GNU time for CPU seconds and peak
+# RSS; the History Server comes from .venv's pyspark. Tests do not need it.
+apt_install time
 
 # --- control plane (issue 6) -------------------------------------------------------------------
+# postgresql: the API suite runs on PostgreSQL too (tests/server/pg.sh starts it on loopback).
+# openssl: TLS-version tests (s_client/s_server). wrk: tools/bench-api.sh. curl: scripts.
+apt_install postgresql openssl wrk curl
+# schemathesis: API fuzzing against the running server (tests/server/schemathesis.sh).
+if ! "$ROOT/.venv/bin/python" -c 'import schemathesis' 2>/dev/null; then
+  log "pip install schemathesis into $ROOT/.venv"
+  "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5
+fi
 
 # --- runner (issue 7) --------------------------------------------------------------------------
 # bubblewrap: per-app sandbox (Sandbox::Bubblewrap; crates/runner/tests/isolation.rs).

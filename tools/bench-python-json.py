@@ -2,7 +2,8 @@
 """Baseline for `sparkplane bench read`: a plain CPython `json.loads` per line over an event log.
 
 Usage: tools/bench-python-json.py FILE    (plain, or .zstd via the `zstandard` package)
-Prints JSON: events, json_bytes, seconds, mb_per_s (decompressed JSON bytes per second).
+Prints JSON: events, json_bytes, seconds, mb_per_s (decompressed JSON bytes per wall second),
+cpu_seconds and mb_per_cpu_s (per CPU second: one core's speed on a shared machine).
 Run with the project venv: .venv/bin/python tools/bench-python-json.py /work/bench-data/big.json
 """
 import io
@@ -27,15 +28,24 @@ def main():
     events = 0
     nbytes = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     with open_log(path) as f:
         for line in f:
             nbytes += len(line)
-            if line.strip():
+            if not line.strip():
+                continue
+            try:
                 json.loads(line)
-                events += 1
+            except ValueError:
+                if line.endswith(b"\n"):
+                    raise
+                break  # torn last line of an in-progress log
+            events += 1
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     print(json.dumps({"path": path, "events": events, "json_bytes": nbytes, "seconds": round(seconds, 3),
-                      "mb_per_s": round(nbytes / 1e6 / seconds, 1)}))
+                      "mb_per_s": round(nbytes / 1e6 / seconds, 1), "cpu_seconds": round(cpu, 3),
+                      "mb_per_cpu_s": round(nbytes / 1e6 / cpu, 1)}))
 
 
 if __name__ == "__main__":

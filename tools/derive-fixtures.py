@@ -179,6 +179,7 @@ def compacted(root):
         f"-Dspark.history.fs.logDirectory=file://{logdir}", f"-Dspark.history.ui.port={port}",
         "-Dspark.history.fs.update.interval=1s", "-Dspark.ui.bindAddress=127.0.0.1",
         "-Dspark.history.fs.eventLog.rolling.maxFilesToRetain=1",
+        "-Dspark.io.compression.zstd.level=19",  # a smaller committed .compact file
         "-Dspark.history.fs.cleaner.enabled=false"])
     log = open(os.path.join(logdir, "..", "compact-shs.log"), "w")
     p = subprocess.Popen([os.path.join(spark_home, "bin", "spark-class"),

@@ -265,6 +265,20 @@ def clean_small(spark, tmp):
         .agg(f.max("h")).collect()
 
 
+def gc_pressure(spark, tmp):
+    """Caches (MEMORY_ONLY) and aggregates more than a 512 MB serial-GC heap holds comfortably:
+    the JVM spends a large share of task time collecting garbage."""
+    from pyspark import StorageLevel
+    f = F()
+    df = spark.range(0, 3_500_000, 1, 4).select(
+        (f.col("id") % 50_000).alias("k"), f.sha2(f.col("id").cast("string"), 512).alias("s"))
+    df = df.persist(StorageLevel.MEMORY_ONLY)
+    df.count()
+    df.groupBy(f.substring("s", 1, 2)).count().collect()
+    df.select(f.sum(f.length(f.concat(f.upper("s"), f.reverse("s"))))).collect()
+    df.unpersist()
+
+
 PII = {
     "app_name": "pii_planted for alice@example.com",
     "email": "alice@example.com",
@@ -353,6 +367,9 @@ WORKLOADS = {
                       "spark.shuffle.sort.bypassMergeThreshold": "1",
                       "spark.sql.adaptive.enabled": "false"}, {}),
     "nested_loop_join": (nested_loop_join, {}, {}),
+    "gc_pressure": (gc_pressure, {"spark.driver.memory": "512m", "spark.sql.shuffle.partitions": "4",
+                                  "spark.driver.extraJavaOptions": "-XX:+UseSerialGC",
+                                  "spark.sql.adaptive.enabled": "false"}, {}),
     "small_files": (small_files, {}, {}),
     "large_broadcast": (large_broadcast, {"spark.driver.memory": "2g",
                                           "spark.sql.autoBroadcastJoinThreshold": "-1"}, {}),

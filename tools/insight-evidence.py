@@ -31,16 +31,20 @@ def events(path):
                     buf = lines.pop()
                     for ln in lines:
                         try:
-                            yield json.loads(ln)
+                            obj = json.loads(ln)
                         except ValueError:
-                            pass
+                            continue
+                        if isinstance(obj, dict):
+                            yield obj
             except ce.Truncated:
                 pass
             if buf:
                 try:
-                    yield json.loads(buf)
+                    obj = json.loads(buf)
                 except ValueError:
-                    pass
+                    obj = None
+                if isinstance(obj, dict):
+                    yield obj
 
 
 def walk_plan(node, out):

@@ -21,9 +21,7 @@ pub enum AppStatus {
 }
 
 /// The application a log describes (`app` in the summary JSON).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default)]
 pub struct AppInfo {
     pub id: String,
     pub attempt_id: Option<String>,
@@ -122,7 +120,10 @@ mod tests {
     #[test]
     fn succeeded_failed_running_unknown() {
         let ok = fold(
-            &[START, r#"{"Event":"SparkListenerApplicationEnd","Timestamp":3500,"ExitCode":0}"#],
+            &[
+                START,
+                r#"{"Event":"SparkListenerApplicationEnd","Timestamp":3500,"ExitCode":0}"#,
+            ],
             false,
         );
         assert_eq!(ok.status, AppStatus::Succeeded);
@@ -131,7 +132,10 @@ mod tests {
         assert!(ok.completed);
 
         let failed = fold(
-            &[START, r#"{"Event":"SparkListenerApplicationEnd","Timestamp":3500,"ExitCode":1}"#],
+            &[
+                START,
+                r#"{"Event":"SparkListenerApplicationEnd","Timestamp":3500,"ExitCode":1}"#,
+            ],
             false,
         );
         assert_eq!(failed.status, AppStatus::Failed);

@@ -126,8 +126,10 @@ pub struct TaskStats {
     /// Task duration (finish − launch) quantiles, ms; error bound: [`crate::sketch::RELATIVE_ERROR`].
     pub duration: Option<Quantiles>,
     /// Task duration quantiles as History Server's `taskSummary` computes them: ranks from the
-    /// number of successful tasks, values from the durations of every task that started and
-    /// ended (failed and killed ones included). Equal to `duration` when no task failed.
+    /// number of successful tasks (`min(floor(q·n), n−1)`), values from its duration index,
+    /// which holds every task that started and ended (failed and killed ones included) and, in a
+    /// completed application, tasks that never ended, measured up to the log's last write.
+    /// Equal to `duration` when every task succeeded.
     pub shs_duration: Option<Quantiles>,
     /// Per-task `input bytes + shuffle read bytes` quantiles.
     pub read_bytes: Option<Quantiles>,

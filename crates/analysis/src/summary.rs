@@ -596,13 +596,17 @@ impl Summary {
                     failed: q.error_message.is_some(),
                     error_message: opt_text(r, q.error_message.as_deref()),
                     job_ids: q.job_ids.clone(),
-                    node_names: q.node_names.clone(),
+                    node_names: q
+                        .node_names
+                        .iter()
+                        .map(|n| r.text(n).into_owned())
+                        .collect(),
                     metrics: q
                         .metrics
                         .iter()
                         .filter(|m| m.updates > 0)
                         .map(|m| SqlMetricSummary {
-                            node_name: m.node_name.clone(),
+                            node_name: r.text(&m.node_name).into_owned(),
                             name: m.name.clone(),
                             metric_type: m.metric_type.clone(),
                             value: m.value,

@@ -108,11 +108,15 @@ fn every_cell_of_the_expectation_table_holds() {
             missing.push(name.clone());
             continue;
         };
-        let apps = sparkplane_eventlog::list_applications(&path)
-            .ok()
-            .filter(|a| !a.is_empty())
-            .map(|a| a.into_iter().map(|e| e.path).collect::<Vec<_>>())
-            .unwrap_or_else(|| vec![path.clone()]);
+        let apps = if sparkplane_eventlog::is_application(&path) {
+            vec![path.clone()]
+        } else {
+            sparkplane_eventlog::list_applications(&path)
+                .ok()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.into_iter().map(|e| e.path).collect::<Vec<_>>())
+                .unwrap_or_else(|| vec![path.clone()])
+        };
         for app in apps {
             let fired = kinds_of(&app);
             for (kind, e) in cells {

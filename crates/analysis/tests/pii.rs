@@ -128,18 +128,16 @@ Condition : ((name#3 = Zaphod Beeblebrox) AND (phone#4 = (212) 555-0187))\n"
                 "org.apache.spark.api.python.PythonException: ValueError: bad row for grace@example.com card 4012 8888 8888 1881"
                     .into();
         }
-        "SparkListenerTaskEnd" => {
-            if v["Task Info"]["Task ID"].as_i64() == Some(0) {
-                v["Task End Reason"] = serde_json::json!({
-                    "Reason": "ExceptionFailure",
-                    "Class Name": "org.apache.spark.api.python.PythonException",
-                    "Description": "ValueError: invalid email heidi@example.com",
-                    "Stack Trace": [],
-                    "Full Stack Trace": "Traceback: ValueError: invalid email heidi@example.com",
-                    "Accumulator Updates": []
-                });
-                v["Task Info"]["Failed"] = true.into();
-            }
+        "SparkListenerTaskEnd" if v["Task Info"]["Task ID"].as_i64() == Some(0) => {
+            v["Task End Reason"] = serde_json::json!({
+                "Reason": "ExceptionFailure",
+                "Class Name": "org.apache.spark.api.python.PythonException",
+                "Description": "ValueError: invalid email heidi@example.com",
+                "Stack Trace": [],
+                "Full Stack Trace": "Traceback: ValueError: invalid email heidi@example.com",
+                "Accumulator Updates": []
+            });
+            v["Task Info"]["Failed"] = true.into();
         }
         _ => {}
     }
@@ -319,11 +317,7 @@ fn planted_strings(v: &Value) -> Vec<String> {
             return;
         }
         match v {
-            Value::String(s) => {
-                if s.len() >= 4 {
-                    out.push(s.clone());
-                }
-            }
+            Value::String(s) if s.len() >= 4 => out.push(s.clone()),
             Value::Array(a) => a.iter().for_each(|x| walk(x, out, key)),
             Value::Object(m) => m.iter().for_each(|(k, x)| walk(x, out, Some(k))),
             _ => {}

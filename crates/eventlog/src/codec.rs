@@ -154,7 +154,10 @@ impl<R: Read> Decode for Gzip<R> {
 }
 
 /// Wraps `input` (positioned at the start of the file) in the decoder for `codec`.
-pub(crate) fn decoder<'a, R: Read + 'a>(codec: Codec, input: R) -> io::Result<Box<dyn Decode + 'a>> {
+pub(crate) fn decoder<'a, R: Read + 'a>(
+    codec: Codec,
+    input: R,
+) -> io::Result<Box<dyn Decode + 'a>> {
     let counting = Counting {
         inner: input,
         count: 0,
@@ -300,7 +303,9 @@ impl BlockFormat for Lz4Block {
             let method = token & 0xF0;
             let level = u32::from(token & 0x0F);
             let max_len = 1usize << (10 + level);
-            let word = |i: usize| i32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
+            let word = |i: usize| {
+                i32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]])
+            };
             let (clen, dlen, checksum) = (word(9), word(13), word(17));
             let (Ok(clen), Ok(dlen)) = (usize::try_from(clen), usize::try_from(dlen)) else {
                 return Err(corrupt("negative lz4 block length"));
@@ -481,8 +486,12 @@ fn lzf_decompress(input: &[u8], out: &mut [u8]) -> io::Result<()> {
         if ctrl < 32 {
             // Literal run of ctrl + 1 bytes.
             let n = ctrl + 1;
-            let src = input.get(ip..ip + n).ok_or_else(|| bad("literal past input"))?;
-            let dst = out.get_mut(op..op + n).ok_or_else(|| bad("literal past output"))?;
+            let src = input
+                .get(ip..ip + n)
+                .ok_or_else(|| bad("literal past input"))?;
+            let dst = out
+                .get_mut(op..op + n)
+                .ok_or_else(|| bad("literal past output"))?;
             dst.copy_from_slice(src);
             ip += n;
             op += n;
@@ -497,7 +506,9 @@ fn lzf_decompress(input: &[u8], out: &mut [u8]) -> io::Result<()> {
             ip += 1;
             let back = ((ctrl & 0x1F) << 8) + low + 1;
             let len = len + 2;
-            let start = op.checked_sub(back).ok_or_else(|| bad("reference before start"))?;
+            let start = op
+                .checked_sub(back)
+                .ok_or_else(|| bad("reference before start"))?;
             if op + len > out.len() {
                 return Err(bad("reference past output"));
             }
@@ -538,13 +549,25 @@ mod tests {
     #[test]
     fn magic_and_names() {
         assert_eq!(Codec::from_magic(b"LZ4Block\x25"), Some(Codec::Lz4));
-        assert_eq!(Codec::from_magic(b"\x82SNAPPY\0\0\0\0\x01"), Some(Codec::Snappy));
+        assert_eq!(
+            Codec::from_magic(b"\x82SNAPPY\0\0\0\0\x01"),
+            Some(Codec::Snappy)
+        );
         assert_eq!(Codec::from_magic(b"ZV\x01\x00"), Some(Codec::Lzf));
         assert_eq!(Codec::from_magic(b"\x1f\x8b\x08"), Some(Codec::Gzip));
-        assert_eq!(Codec::from_magic(&[0x28, 0xB5, 0x2F, 0xFD, 0]), Some(Codec::Zstd));
+        assert_eq!(
+            Codec::from_magic(&[0x28, 0xB5, 0x2F, 0xFD, 0]),
+            Some(Codec::Zstd)
+        );
         assert_eq!(Codec::from_magic(b"{\"Event\""), None);
-        assert_eq!(Codec::from_file_name("events_1_app.zstd"), Some(Codec::Zstd));
-        assert_eq!(Codec::from_file_name("app-1.lz4.inprogress"), Some(Codec::Lz4));
+        assert_eq!(
+            Codec::from_file_name("events_1_app.zstd"),
+            Some(Codec::Zstd)
+        );
+        assert_eq!(
+            Codec::from_file_name("app-1.lz4.inprogress"),
+            Some(Codec::Lz4)
+        );
         assert_eq!(Codec::from_file_name("local-1795548357922"), None);
         assert_eq!(Codec::from_file_name("x.gz"), Some(Codec::Gzip));
         assert_eq!(

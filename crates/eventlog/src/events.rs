@@ -18,6 +18,9 @@ pub type Str<'a> = Cow<'a, str>;
 
 /// One Spark listener event. Variants the analysis needs are typed; other events defined by Spark
 /// are [`Event::Other`] and custom/vendor events are [`Event::Unknown`] (both counted, not parsed).
+// An event is passed by value once per line and never stored in bulk; boxing the large
+// variants would cost an allocation per event on the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<'a> {
     LogStart(LogStart<'a>),
@@ -47,9 +50,13 @@ pub enum Event<'a> {
     SqlAdaptiveSqlMetricUpdates(SqlAdaptiveSqlMetricUpdates<'a>),
     DriverAccumUpdates(DriverAccumUpdates),
     /// An event defined by Apache Spark that sparkplane does not model (counted only).
-    Other { name: Str<'a> },
+    Other {
+        name: Str<'a>,
+    },
     /// A custom or vendor event (counted in `unknown_events`, otherwise skipped).
-    Unknown { name: Str<'a> },
+    Unknown {
+        name: Str<'a>,
+    },
 }
 
 impl Event<'_> {
@@ -146,9 +153,8 @@ impl ExclusionKind {
             "SparkListenerNodeUnexcluded" | "SparkListenerNodeUnblacklisted" => {
                 Self::NodeUnexcluded
             }
-            "SparkListenerExecutorExcludedForStage" | "SparkListenerExecutorBlacklistedForStage" => {
-                Self::ExecutorExcludedForStage
-            }
+            "SparkListenerExecutorExcludedForStage"
+            | "SparkListenerExecutorBlacklistedForStage" => Self::ExecutorExcludedForStage,
             "SparkListenerNodeExcludedForStage" | "SparkListenerNodeBlacklistedForStage" => {
                 Self::NodeExcludedForStage
             }
@@ -180,14 +186,29 @@ pub struct ApplicationStart<'a> {
     #[serde(rename = "App Name", borrow)]
     pub app_name: Cow<'a, str>,
     /// Absent in Spark 1.0 logs.
-    #[serde(rename = "App ID", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "App ID",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub app_id: Option<Cow<'a, str>>,
     #[serde(rename = "Timestamp")]
     pub timestamp: i64,
-    #[serde(rename = "User", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "User",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub user: Option<Cow<'a, str>>,
     /// Only in cluster-managed (YARN, ...) runs.
-    #[serde(rename = "App Attempt ID", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "App Attempt ID",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub app_attempt_id: Option<Cow<'a, str>>,
     #[serde(rename = "Driver Logs", borrow, default)]
     pub driver_logs: Option<StrMap<'a>>,
@@ -261,7 +282,12 @@ impl JobResult<'_> {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ExceptionInfo<'a> {
-    #[serde(rename = "Message", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Message",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub message: Option<Cow<'a, str>>,
 }
 
@@ -294,13 +320,23 @@ pub struct StageInfo<'a> {
     pub rdd_info: Vec<RddInfo<'a>>,
     #[serde(rename = "Parent IDs", default)]
     pub parent_ids: Option<Vec<i64>>,
-    #[serde(rename = "Details", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Details",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub details: Option<Cow<'a, str>>,
     #[serde(rename = "Submission Time", default)]
     pub submission_time: Option<i64>,
     #[serde(rename = "Completion Time", default)]
     pub completion_time: Option<i64>,
-    #[serde(rename = "Failure Reason", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Failure Reason",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub failure_reason: Option<Cow<'a, str>>,
     #[serde(rename = "Accumulables", borrow, default)]
     pub accumulables: Vec<Accumulable<'a>>,
@@ -338,7 +374,12 @@ pub struct RddInfo<'a> {
 pub struct Accumulable<'a> {
     #[serde(rename = "ID")]
     pub id: i64,
-    #[serde(rename = "Name", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Name",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub name: Option<Cow<'a, str>>,
     #[serde(rename = "Update", borrow, default)]
     pub update: Option<AccumValue<'a>>,
@@ -349,7 +390,12 @@ pub struct Accumulable<'a> {
     #[serde(rename = "Count Failed Values", default)]
     pub count_failed_values: Option<bool>,
     /// `"sql"` for SQL metrics.
-    #[serde(rename = "Metadata", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Metadata",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub metadata: Option<Cow<'a, str>>,
 }
 
@@ -376,7 +422,12 @@ pub struct TaskEnd<'a> {
     #[serde(rename = "Stage Attempt ID", default)]
     pub stage_attempt_id: Option<i64>,
     /// `ResultTask` or `ShuffleMapTask`.
-    #[serde(rename = "Task Type", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Task Type",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub task_type: Option<Cow<'a, str>>,
     #[serde(rename = "Task End Reason", borrow)]
     pub task_end_reason: TaskEndReason<'a>,
@@ -397,17 +448,47 @@ pub struct TaskEnd<'a> {
 pub struct TaskEndReason<'a> {
     #[serde(rename = "Reason", borrow)]
     pub reason: Cow<'a, str>,
-    #[serde(rename = "Class Name", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Class Name",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub class_name: Option<Cow<'a, str>>,
-    #[serde(rename = "Description", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Description",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub description: Option<Cow<'a, str>>,
-    #[serde(rename = "Message", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Message",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub message: Option<Cow<'a, str>>,
-    #[serde(rename = "Kill Reason", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Kill Reason",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub kill_reason: Option<Cow<'a, str>>,
-    #[serde(rename = "Loss Reason", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Loss Reason",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub loss_reason: Option<Cow<'a, str>>,
-    #[serde(rename = "Executor ID", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Executor ID",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub executor_id: Option<Cow<'a, str>>,
     #[serde(rename = "Exit Caused By App", default)]
     pub exit_caused_by_app: Option<bool>,
@@ -580,7 +661,12 @@ pub struct ExecutorRemoved<'a> {
     pub timestamp: i64,
     #[serde(rename = "Executor ID", borrow)]
     pub executor_id: Cow<'a, str>,
-    #[serde(rename = "Removed Reason", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "Removed Reason",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub removed_reason: Option<Cow<'a, str>>,
 }
 
@@ -663,9 +749,19 @@ pub struct Exclusion<'a> {
 pub struct ExclusionFields<'a> {
     #[serde(default)]
     pub time: Option<i64>,
-    #[serde(rename = "executorId", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "executorId",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub executor_id: Option<Cow<'a, str>>,
-    #[serde(rename = "hostId", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "hostId",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub host_id: Option<Cow<'a, str>>,
     #[serde(rename = "taskFailures", default)]
     pub task_failures: Option<i64>,
@@ -704,7 +800,12 @@ pub struct SqlExecutionEnd<'a> {
     pub execution_id: i64,
     pub time: i64,
     /// Spark ≥ 3.4; `""` when the execution succeeded.
-    #[serde(rename = "errorMessage", borrow, default, deserialize_with = "crate::de::opt_cow")]
+    #[serde(
+        rename = "errorMessage",
+        borrow,
+        default,
+        deserialize_with = "crate::de::opt_cow"
+    )]
     pub error_message: Option<Cow<'a, str>>,
 }
 

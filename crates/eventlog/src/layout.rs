@@ -73,7 +73,11 @@ fn read_dir_names(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>, Error> {
         let entry = entry.map_err(|e| io_err(dir, e))?;
         let path = entry.path();
         let is_dir = path.is_dir();
-        out.push((entry.file_name().to_string_lossy().into_owned(), path, is_dir));
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            path,
+            is_dir,
+        ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
@@ -81,7 +85,11 @@ fn read_dir_names(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>, Error> {
 
 /// The index `N` of a rolling file `events_<N>_...`.
 pub(crate) fn rolling_index(name: &str) -> Option<u64> {
-    name.strip_prefix("events_")?.split('_').next()?.parse().ok()
+    name.strip_prefix("events_")?
+        .split('_')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn is_hidden_or_crc(name: &str) -> bool {
@@ -185,7 +193,8 @@ fn locate_rolling(dir: &Path, names: &[(String, PathBuf, bool)]) -> Result<Locat
     let in_progress = match status {
         Some((n, _, _)) => n.ends_with(".inprogress"),
         None => {
-            warnings.push("rolling log has no appstatus_ marker; assuming it is in progress".into());
+            warnings
+                .push("rolling log has no appstatus_ marker; assuming it is in progress".into());
             true
         }
     };
@@ -328,8 +337,14 @@ mod tests {
 
     #[test]
     fn codec_from_log_names() {
-        assert_eq!(codec_of_log_name("events_3_app.lz4.compact"), Some(Codec::Lz4));
-        assert_eq!(codec_of_log_name("app_1.zstd.inprogress"), Some(Codec::Zstd));
+        assert_eq!(
+            codec_of_log_name("events_3_app.lz4.compact"),
+            Some(Codec::Lz4)
+        );
+        assert_eq!(
+            codec_of_log_name("app_1.zstd.inprogress"),
+            Some(Codec::Zstd)
+        );
         assert_eq!(codec_of_log_name("local-1795548357922"), None);
     }
 }

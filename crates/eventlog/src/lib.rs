@@ -21,6 +21,10 @@
 //! [`MAX_LINE_BYTES`]) and one decompressed block at a time; events borrow from the buffer and
 //! live for the duration of the callback.
 
+// `ReadFailure` carries the diagnostics of what was read before the failure; it is returned once
+// per read, never in a loop, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 mod codec;
 mod de;
 mod diagnostics;
@@ -142,7 +146,14 @@ pub fn read_stream<R: Read, F: FnMut(Event<'_>)>(
         .and_then(|n| n.to_str())
         .and_then(Codec::from_file_name);
     let mut reader = reader::LineReader::new();
-    match reader.read_input(input, &path, name_codec, true, &mut diag, &mut reader::Typed(f)) {
+    match reader.read_input(
+        input,
+        &path,
+        name_codec,
+        true,
+        &mut diag,
+        &mut reader::Typed(f),
+    ) {
         Ok(()) => Ok(diag),
         Err(error) => Err(ReadFailure {
             diagnostics: diag,

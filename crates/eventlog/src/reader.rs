@@ -135,16 +135,16 @@ fn typed<'a>(name: &Cow<'a, str>, line: &'a str) -> Result<Event<'a>, serde_json
     })
 }
 
-/// The `Event` name of a line and whether it is defined by Spark, validating the whole line as
-/// JSON (without typing it).
+/// The `Event` name of a line, validating the whole line as JSON (without typing it).
 pub fn parse_name(line: &[u8]) -> Result<Cow<'_, str>, LineError> {
+    let text = std::str::from_utf8(line).map_err(|e| LineError::Utf8(e.valid_up_to()))?;
     match peek_name(line) {
         Some(n) => {
-            serde_json::from_slice::<IgnoredAny>(line).map_err(LineError::Json)?;
+            serde_json::from_str::<IgnoredAny>(text).map_err(LineError::Json)?;
             Ok(Cow::Borrowed(n))
         }
         None => {
-            let env: Envelope<'_> = serde_json::from_slice(line).map_err(LineError::Json)?;
+            let env: Envelope<'_> = serde_json::from_str(text).map_err(LineError::Json)?;
             env.event.ok_or(LineError::NoEventName)
         }
     }
@@ -333,21 +333,21 @@ impl LineReader {
         if first_file {
             diag.codec = codec;
         } else if diag.codec != codec {
-            diag.warnings
-                .push(format!("{file}: codec {codec} differs from the first file's"));
+            diag.warnings.push(format!(
+                "{file}: codec {codec} differs from the first file's"
+            ));
         }
         if head.is_empty() {
             diag.warnings.push(format!("{file}: empty file"));
             return Ok(());
         }
-        let mut dec = codec::decoder(codec, Cursor::new(head).chain(input)).map_err(|e| {
-            Error::Corrupt {
+        let mut dec =
+            codec::decoder(codec, Cursor::new(head).chain(input)).map_err(|e| Error::Corrupt {
                 path: path.to_path_buf(),
                 codec,
                 offset: 0,
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         self.read_decoded(dec.as_mut(), path, &file, codec, diag, sink)
     }
 }
@@ -411,8 +411,7 @@ mod tests {
     #[test]
     fn parses_with_fallback_envelope() {
         let (name, ev) =
-            parse_line(br#"{"Spark Version":"1.6.3", "Event" : "SparkListenerLogStart"}"#)
-                .unwrap();
+            parse_line(br#"{"Spark Version":"1.6.3", "Event" : "SparkListenerLogStart"}"#).unwrap();
         assert_eq!(name, "SparkListenerLogStart");
         assert!(matches!(ev, Event::LogStart(l) if l.spark_version == "1.6.3"));
     }
@@ -438,9 +437,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_lines() {
-        assert!(matches!(parse_line(b"{\"Event\":\"SparkListenerTaskEnd\""), Err(LineError::Json(_))));
-        assert!(matches!(parse_line(b"{\"x\":1}"), Err(LineError::NoEventName)));
-        assert!(matches!(parse_line(b"{\"Event\":\"com.x.Y\",}"), Err(LineError::Json(_))));
+        assert!(matches!(
+            parse_line(b"{\"Event\":\"SparkListenerTaskEnd\""),
+            Err(LineError::Json(_))
+        ));
+        assert!(matches!(
+            parse_line(b"{\"x\":1}"),
+            Err(LineError::NoEventName)
+        ));
+        assert!(matches!(
+            parse_line(b"{\"Event\":\"com.x.Y\",}"),
+            Err(LineError::Json(_))
+        ));
         assert!(matches!(
             parse_line(br#"{"Event":"SparkListenerJobEnd","Job ID":"seven"}"#),
             Err(LineError::BadEvent { .. })

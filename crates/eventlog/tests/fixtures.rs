@@ -5,9 +5,7 @@
 mod common;
 
 use common::*;
-use sparkplane_eventlog::{
-    list_applications, open, read_stream, Codec, Error, Event, Layout,
-};
+use sparkplane_eventlog::{list_applications, open, read_stream, Codec, Error, Event, Layout};
 
 fn names_of(path: &std::path::Path) -> Vec<String> {
     let mut v = Vec::new();
@@ -62,19 +60,27 @@ fn legacy_directory_compressed_in_progress() {
     let body = format!("{START}\n{TASK_END_1X}\n");
     write(&app.join("EVENT_LOG_1"), &lzf_plain_chunks(body.as_bytes()));
     write(&app.join("SPARK_VERSION_1.0.0"), b"");
-    write(&app.join("COMPRESSION_CODEC_org.apache.spark.io.LZFCompressionCodec"), b"");
+    write(
+        &app.join("COMPRESSION_CODEC_org.apache.spark.io.LZFCompressionCodec"),
+        b"",
+    );
     let log = open(&app).expect("open");
     assert!(log.in_progress());
     assert_eq!(log.files()[0].name_codec, Some(Codec::Lzf));
     let d = log.for_each(|_| {}).expect("read");
-    assert_eq!((d.events_total, d.codec, d.in_progress), (2, Codec::Lzf, true));
+    assert_eq!(
+        (d.events_total, d.codec, d.in_progress),
+        (2, Codec::Lzf, true)
+    );
 }
 
 #[test]
 fn malformed_line_mid_file_is_counted_with_its_line_number() {
     let dir = tempfile::tempdir().expect("tmp");
     let f = dir.path().join("app-3");
-    let body = format!("{START}\n{{\"Event\":\"SparkListenerTaskEnd\",oops\n\n{END}\nnot json at all\n{END}\n");
+    let body = format!(
+        "{START}\n{{\"Event\":\"SparkListenerTaskEnd\",oops\n\n{END}\nnot json at all\n{END}\n"
+    );
     write(&f, body.as_bytes());
     let mut seen = Vec::new();
     let d = open(&f)
@@ -116,14 +122,28 @@ fn unknown_events_are_counted_and_skipped() {
 #[test]
 fn rolling_dir_with_attempt_crc_and_numeric_order() {
     let dir = tempfile::tempdir().expect("tmp");
-    let app = dir.path().join("eventlog_v2_application_1700000000000_0001_1");
+    let app = dir
+        .path()
+        .join("eventlog_v2_application_1700000000000_0001_1");
     let id = "application_1700000000000_0001_1";
     // Files 1, 2 and 10: lexical order would read 10 before 2.
     let mk = |n: u32| format!("{{\"Event\":\"com.acme.Marker{n}\"}}\n");
-    write(&app.join(format!("events_1_{id}.zstd")), &zstd_frames(&[format!("{START}\n").as_bytes(), mk(1).as_bytes()]));
-    write(&app.join(format!("events_2_{id}.zstd")), &zstd_frames(&[mk(2).as_bytes()]));
-    write(&app.join(format!("events_10_{id}.zstd")), &zstd_frames(&[mk(10).as_bytes(), format!("{END}\n").as_bytes()]));
-    write(&app.join(format!(".events_1_{id}.zstd.crc")), b"crc garbage");
+    write(
+        &app.join(format!("events_1_{id}.zstd")),
+        &zstd_frames(&[format!("{START}\n").as_bytes(), mk(1).as_bytes()]),
+    );
+    write(
+        &app.join(format!("events_2_{id}.zstd")),
+        &zstd_frames(&[mk(2).as_bytes()]),
+    );
+    write(
+        &app.join(format!("events_10_{id}.zstd")),
+        &zstd_frames(&[mk(10).as_bytes(), format!("{END}\n").as_bytes()]),
+    );
+    write(
+        &app.join(format!(".events_1_{id}.zstd.crc")),
+        b"crc garbage",
+    );
     write(&app.join(format!("appstatus_{id}")), b"");
     write(&app.join(format!(".appstatus_{id}.crc")), b"x");
     let names = names_of(&app);
@@ -150,18 +170,31 @@ fn compacted_rolling_dir_starts_at_newest_compact_file() {
     let app = dir.path().join("eventlog_v2_local-5");
     let mk = |s: &str| format!("{{\"Event\":\"com.acme.{s}\"}}\n");
     write(&app.join("events_1_local-5"), mk("Old1").as_bytes());
-    write(&app.join("events_2_local-5.compact"), mk("Compact2").as_bytes());
-    write(&app.join("events_3_local-5.compact"), format!("{START}\n{}", mk("Compact3")).as_bytes());
+    write(
+        &app.join("events_2_local-5.compact"),
+        mk("Compact2").as_bytes(),
+    );
+    write(
+        &app.join("events_3_local-5.compact"),
+        format!("{START}\n{}", mk("Compact3")).as_bytes(),
+    );
     write(&app.join("events_4_local-5"), mk("Live4").as_bytes());
     write(&app.join("appstatus_local-5.inprogress"), b"");
     let log = open(&app).expect("open");
     assert!(log.in_progress());
     assert_eq!(
         names_of(&app),
-        ["SparkListenerApplicationStart", "com.acme.Compact3", "com.acme.Live4"]
+        [
+            "SparkListenerApplicationStart",
+            "com.acme.Compact3",
+            "com.acme.Live4"
+        ]
     );
     let d = log.for_each(|_| {}).expect("read");
-    assert_eq!(d.file_names, ["events_3_local-5.compact", "events_4_local-5"]);
+    assert_eq!(
+        d.file_names,
+        ["events_3_local-5.compact", "events_4_local-5"]
+    );
     assert!(d.in_progress);
     assert!(d.warnings.iter().any(|w| w.contains("compacted")));
 }
@@ -170,15 +203,29 @@ fn compacted_rolling_dir_starts_at_newest_compact_file() {
 fn directory_of_many_applications() {
     let dir = tempfile::tempdir().expect("tmp");
     let body = format!("{START}\n{END}\n");
-    write(&dir.path().join("app-1.lz4"), &lz4_block(body.as_bytes(), 1 << 16));
+    write(
+        &dir.path().join("app-1.lz4"),
+        &lz4_block(body.as_bytes(), 1 << 16),
+    );
     write(&dir.path().join(".app-1.lz4.crc"), b"x");
     write(&dir.path().join("app-2.inprogress"), body.as_bytes());
-    write(&dir.path().join("eventlog_v2_app-3/events_1_app-3"), body.as_bytes());
+    write(
+        &dir.path().join("eventlog_v2_app-3/events_1_app-3"),
+        body.as_bytes(),
+    );
     write(&dir.path().join("eventlog_v2_app-3/appstatus_app-3"), b"");
     write(&dir.path().join("app-4/EVENT_LOG_1"), body.as_bytes());
     let apps = list_applications(dir.path()).expect("list");
     let names: Vec<_> = apps.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["app-1.lz4", "app-2.inprogress", "app-4", "eventlog_v2_app-3"]);
+    assert_eq!(
+        names,
+        [
+            "app-1.lz4",
+            "app-2.inprogress",
+            "app-4",
+            "eventlog_v2_app-3"
+        ]
+    );
     assert!(apps[1].in_progress);
     assert_eq!(apps[2].layout, Layout::Legacy);
     assert_eq!(apps[3].layout, Layout::Rolling);
@@ -199,11 +246,19 @@ fn every_codec_gives_the_plain_events() {
     let half = plain.len() / 2;
     let cut = half + plain[half..].iter().position(|b| *b == b'\n').expect("nl") + 1;
     let variants: Vec<(&str, Vec<u8>, Codec)> = vec![
-        ("a.zstd", zstd_frames(&[&plain[..cut], &plain[cut..]]), Codec::Zstd),
+        (
+            "a.zstd",
+            zstd_frames(&[&plain[..cut], &plain[cut..]]),
+            Codec::Zstd,
+        ),
         ("a.lz4", lz4_block(&plain, 1 << 15), Codec::Lz4),
         ("a.snappy", snappy_stream(&plain, 1 << 15), Codec::Snappy),
         ("a.lzf", lzf_plain_chunks(&plain), Codec::Lzf),
-        ("a.gz", gzip_members(&[&plain[..1000], &plain[1000..]]), Codec::Gzip),
+        (
+            "a.gz",
+            gzip_members(&[&plain[..1000], &plain[1000..]]),
+            Codec::Gzip,
+        ),
         // Detected by magic bytes even without a telling name.
         ("noext", lz4_block(&plain, 1 << 12), Codec::Lz4),
     ];
@@ -247,19 +302,33 @@ fn corrupt_zstd_names_file_and_offset_and_keeps_earlier_events() {
     let f = dir.path().join("local-9.zstd");
     write(&f, &bytes);
     let mut n = 0;
-    let failure = open(&f).expect("open").for_each(|_| n += 1).expect_err("corrupt");
+    let failure = open(&f)
+        .expect("open")
+        .for_each(|_| n += 1)
+        .expect_err("corrupt");
     assert!(n >= 10, "events before the damage are delivered ({n})");
     assert_eq!(failure.diagnostics.events_total, n);
     match &failure.error {
-        Error::Corrupt { path, codec, offset, .. } => {
+        Error::Corrupt {
+            path,
+            codec,
+            offset,
+            ..
+        } => {
             assert_eq!(path, &f);
             assert_eq!(*codec, Codec::Zstd);
-            assert!(*offset as usize >= first_len && (*offset as usize) <= bytes.len(), "{offset}");
+            assert!(
+                *offset as usize >= first_len && (*offset as usize) <= bytes.len(),
+                "{offset}"
+            );
         }
         other => panic!("{other:?}"),
     }
     let msg = failure.error.to_string();
-    assert!(msg.contains("local-9.zstd") && msg.contains("byte offset"), "{msg}");
+    assert!(
+        msg.contains("local-9.zstd") && msg.contains("byte offset"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -309,7 +378,11 @@ fn incomplete_last_frame_is_a_quiet_end() {
         let cut = &bytes[..bytes.len() * 2 / 3];
         let d = read_stream(cut, name, |_| {}).unwrap_or_else(|f| panic!("{name}: {}", f.error));
         assert!(d.truncated, "{name}");
-        assert!(d.events_total > 0 && d.events_total < 28, "{name}: {}", d.events_total);
+        assert!(
+            d.events_total > 0 && d.events_total < 28,
+            "{name}: {}",
+            d.events_total
+        );
     }
 }
 
@@ -327,5 +400,16 @@ fn name_and_magic_disagree() {
 #[test]
 fn garbage_with_codec_name_is_corrupt_at_offset_zero() {
     let f = read_stream(&b"\x00\x01garbage-not-snappy"[..], "x.snappy", |_| {}).expect_err("bad");
-    assert!(matches!(f.error, Error::Corrupt { offset: 0, codec: Codec::Snappy, .. }), "{:?}", f.error);
+    assert!(
+        matches!(
+            f.error,
+            Error::Corrupt {
+                offset: 0,
+                codec: Codec::Snappy,
+                ..
+            }
+        ),
+        "{:?}",
+        f.error
+    );
 }

@@ -57,7 +57,10 @@ fn counts_match_independent_decoder() {
         }
         if let Some(in_progress) = want.get("in_progress").and_then(Value::as_bool) {
             if d.in_progress != in_progress {
-                failures.push(format!("{rel}: in_progress {} != {in_progress}", d.in_progress));
+                failures.push(format!(
+                    "{rel}: in_progress {} != {in_progress}",
+                    d.in_progress
+                ));
             }
         }
         if let Some(files) = want.get("files").and_then(Value::as_array) {
@@ -67,7 +70,12 @@ fn counts_match_independent_decoder() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every application under the shared logs and the committed test data opens and reads without a
@@ -75,7 +83,10 @@ fn counts_match_independent_decoder() {
 #[test]
 fn every_log_is_readable() {
     let mut seen = 0;
-    for dir in [root().join("../shared/eventlogs"), root().join("testdata/eventlogs")] {
+    for dir in [
+        root().join("../shared/eventlogs"),
+        root().join("testdata/eventlogs"),
+    ] {
         if !dir.exists() {
             assert!(
                 !dir.ends_with("shared/eventlogs"),
@@ -90,7 +101,8 @@ fn every_log_is_readable() {
             assert!(d.events_total > 0, "{}: no events", app.path.display());
             assert_eq!(d.unknown_events, 0, "{}", app.path.display());
             assert!(
-                d.events_by_type.contains_key("SparkListenerApplicationStart")
+                d.events_by_type
+                    .contains_key("SparkListenerApplicationStart")
                     || d.in_progress
                     || d.truncated,
                 "{}: no ApplicationStart",

@@ -3,6 +3,7 @@
 //! for bad keys, and the Spark-conf keys an instance may not override.
 //!
 //! No I/O: persistence lives in `sparkplane-store`, HTTP in `sparkplane-server`.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod apikey;
 pub mod conf_policy;

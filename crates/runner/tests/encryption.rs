@@ -25,7 +25,7 @@ s = SparkSession.builder.getOrCreate()
 df = s.range(0, 20000, 1, 4).selectExpr("id % 4 as k", "concat('ZQX', 'MARK7731', cast(id as string)) as v")
 n = df.repartition(4, "k").selectExpr("length(v) as l").groupBy().sum("l").first()[0]
 print("SHUFFLED=" + str(n), flush=True)
-time.sleep(8)
+time.sleep(5)
 "#;
 
 fn start_capture(pcap: &Path, filter: &str) -> Child {
@@ -145,6 +145,9 @@ fn run(r: &Runner, tmp: &Path, name: &str, encrypted: bool) -> (bool, Vec<PathBu
         assert_eq!(done.effective_conf["spark.network.crypto.enabled"], "true");
         assert_eq!(done.effective_conf["spark.io.encryption.enabled"], "true");
         assert_eq!(done.effective_conf["spark.ssl.ui.enabled"], "true");
+        // The driver UI is served over TLS with the generated keystore.
+        let log = r.driver_log("enc", &app.id).unwrap();
+        assert!(log.contains("Spark web UI at https://"), "{log}");
     }
     stop_capture(cap);
     let bytes = std::fs::read(&pcap).unwrap();

@@ -4,6 +4,7 @@
 //! Layout: [`config`] settings, [`telemetry`] logging, [`error`] the one error type and its HTTP
 //! mapping, [`auth`] token checks, [`state`] shared state and the authorization helper, [`api`]
 //! handlers, [`tls`] certificates.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
 pub mod auth;

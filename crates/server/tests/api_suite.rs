@@ -1,5 +1,6 @@
 //! The API suite: behaviour of every route family, run on SQLite and on PostgreSQL
 //! (`SPARKPLANE_TEST_DATABASE_URL`; required when `SPARKPLANE_REQUIRE_ALL=1`).
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

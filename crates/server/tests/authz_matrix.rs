@@ -1,6 +1,7 @@
 //! The authorization matrix: every route × every kind of caller, with the expected status
 //! written out below as a literal table (deliberately NOT derived from the policy table in
 //! `sparkplane-iam`). Runs on SQLite, and on PostgreSQL when configured.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -30,13 +30,30 @@ fn one_application_json_has_the_contract_names() {
     let (code, out, err) = analyze(&[log.as_os_str(), "--format".as_ref(), "json".as_ref()]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
-    for key in ["id", "attempt_id", "name", "spark_version", "start_time", "end_time", "duration_ms", "completed", "status"] {
+    for key in [
+        "id",
+        "attempt_id",
+        "name",
+        "spark_version",
+        "start_time",
+        "end_time",
+        "duration_ms",
+        "completed",
+        "status",
+    ] {
         assert!(v["app"].get(key).is_some(), "app.{key} missing");
     }
     assert_eq!(v["app"]["id"], "local-1795548357922");
     assert_eq!(v["app"]["completed"], true);
     let d = &v["diagnostics"];
-    for key in ["events_total", "events_by_type", "malformed_lines", "unknown_events", "files", "codec"] {
+    for key in [
+        "events_total",
+        "events_by_type",
+        "malformed_lines",
+        "unknown_events",
+        "files",
+        "codec",
+    ] {
         assert!(d.get(key).is_some(), "diagnostics.{key} missing");
     }
     assert_eq!(d["events_total"], 112);
@@ -53,7 +70,11 @@ fn directory_of_many_applications_prints_an_array() {
     assert_eq!(v.as_array().map(Vec::len), Some(3));
     let (code, text, _) = analyze(&[dir.as_os_str()]);
     assert_eq!(code, 0);
-    assert_eq!(text.lines().filter(|l| l.contains("local-")).count(), 3, "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.contains("local-")).count(),
+        3,
+        "{text}"
+    );
 }
 
 #[test]
@@ -67,11 +88,18 @@ fn unreadable_input_exits_2_with_one_line() {
 #[test]
 fn partly_corrupt_log_exits_1_with_the_report() {
     // A real zstd log with its second half damaged.
-    let src = shared("generated/join_skew/eventlog_v2_local-1795548370542/events_1_local-1795548370542.zstd");
+    let src = shared(
+        "generated/join_skew/eventlog_v2_local-1795548370542/events_1_local-1795548370542.zstd",
+    );
     let mut bytes = std::fs::read(&src).expect("read");
     let plain = zstd::decode_all(&bytes[..]).expect("decode");
     // Re-encode as two frames so the first half survives the damage.
-    let cut = plain.len() / 2 + plain[plain.len() / 2..].iter().position(|b| *b == b'\n').expect("nl") + 1;
+    let cut = plain.len() / 2
+        + plain[plain.len() / 2..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .expect("nl")
+        + 1;
     bytes = zstd::encode_all(&plain[..cut], 3).expect("zstd");
     let first = bytes.len();
     bytes.extend(zstd::encode_all(&plain[cut..], 3).expect("zstd"));

@@ -1,5 +1,6 @@
 //! Process-level tests of `sparkplane serve` (the real binary): TLS versions with openssl,
 //! SIGKILL in the middle of a burst of writes, restart, settings precedence.
+#![allow(clippy::unwrap_used)]
 #![cfg(feature = "server")]
 
 use std::io::BufRead;

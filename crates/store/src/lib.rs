@@ -5,6 +5,7 @@
 //! tables are small and read on every request, so [`Store`] keeps them in memory too: the
 //! cache is loaded at open and updated only after a successful commit, so it never shows
 //! an uncommitted change (single server process per database).
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod db;
 mod model;

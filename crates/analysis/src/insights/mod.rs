@@ -22,8 +22,8 @@
 //! | `small_files` | a SQL execution read or wrote > 100 files averaging < 3 MiB | [`plans::small_files`] |
 //! | `task_failures` | ≥ 1 failed task attempt (killed tasks do not count) | [`failures::task_failures`] |
 //! | `job_failure` | ≥ 1 failed job (jobs cancelled on purpose do not count) | [`failures::job_failure`] |
-//! | `tiny_tasks` | a stage with > 5,000 tasks whose median task is < 500 ms | [`stages::tiny_tasks`] |
-//! | `low_core_utilization` | ≥ 50 % of allocated core time idle while tasks were running, busy ≥ 5 s, ≥ 2 cores | [`time::low_core_utilization`] |
+//! | `tiny_tasks` | a stage with > 1,000 tasks whose median task is < 500 ms | [`stages::tiny_tasks`] |
+//! | `low_core_utilization` | ≥ 50 % of allocated core time idle after the first task started (≥ 5 s, ≥ 2 cores) | [`time::low_core_utilization`] |
 //! | `gc_pressure` | a stage with ≥ 5 s of task time spends ≥ 8 % of it in GC | [`stages::gc_pressure`] |
 //! | `large_broadcast` | a broadcast exchange of ≥ 64 MiB | [`plans::large_broadcast`] |
 //! | `python_udf` | a `BatchEvalPython` (row-at-a-time Python UDF) node in a plan | [`plans::python_udf`] |
@@ -100,13 +100,14 @@ pub struct DataSkew {
     /// (`max / median executorRunTime > 10`, max > 5 s) — lowered to 5 because the byte ratio
     /// below is also required; Databricks' Spark UI guide calls max > 1.5 × p75 suspicious.
     pub min_duration_ratio: f64,
-    /// Slowest / median task bytes read (input + shuffle read). Default 5: Spark AQE's
-    /// `spark.sql.adaptive.skewJoin.skewedPartitionFactor` (5).
+    /// Bytes the slowest task read / median task bytes read (input + shuffle read). Default 5:
+    /// Spark AQE's `spark.sql.adaptive.skewJoin.skewedPartitionFactor` (5).
     pub min_read_ratio: f64,
     /// The slowest task must run at least this long (ms). Default 1,000 (DataFlint uses 5,000 on
     /// clusters; local-mode runs are shorter).
     pub min_max_task_ms: u64,
-    /// The slowest task must read at least this much. Default 256 KiB.
+    /// The slowest task must read at least this much. Default 256 KiB (local-mode test data;
+    /// AQE's own `skewedPartitionThresholdInBytes` is 256 MiB on clusters).
     pub min_max_task_read_bytes: u64,
     /// Stages with fewer successful tasks have no meaningful median. Default 4.
     pub min_tasks: u64,
@@ -225,8 +226,11 @@ impl Default for JobFailure {
 #[serde(default, deny_unknown_fields)]
 pub struct TinyTasks {
     pub enabled: bool,
-    /// A stage with more tasks than this. Default 5,000. Source: DataFlint's `SmallTasksAlert`
-    /// (`LARGE_TASKS_NUM_THRESHOLD = 5000`).
+    /// A stage with more tasks than this. Default 1,000. Source: DataFlint's `SmallTasksAlert`
+    /// uses 5,000 (`LARGE_TASKS_NUM_THRESHOLD`); lowered to 1,000 because with a median under
+    /// 500 ms a task's fixed cost (scheduling, deserialisation, result handling: tens of ms)
+    /// is already a large share of the stage at a thousand tasks (measured on the
+    /// `rolling_3files_zstd` test log: 3 × 3,000 tasks with a 56 ms median).
     pub min_tasks: u64,
     /// … whose median task duration is below this (ms). Default 500. Source: DataFlint
     /// (`MEDIAN_TASK_TIME_THRESHOLD_MS = 500`).
@@ -240,24 +244,25 @@ impl Default for TinyTasks {
     fn default() -> Self {
         Self {
             enabled: true,
-            min_tasks: 5_000,
+            min_tasks: 1_000,
             max_median_task_ms: 500,
             decrease_ratio: 10,
         }
     }
 }
 
-/// `low_core_utilization`: allocated cores sat idle while the application was running tasks.
-/// Time with no task at all is `driver_idle`'s business, so it is left out here.
+/// `low_core_utilization`: allocated cores sat idle — while the driver worked alone (no task at
+/// all) or while stages ran fewer tasks than cores. The JVM/session start-up before the first
+/// task is left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LowCoreUtilization {
     pub enabled: bool,
-    /// Share of allocated core time idle while tasks ran. Default 0.5. Source: DataFlint's
+    /// Share of allocated core time idle after the first task started. Default 0.5. Source: DataFlint's
     /// `WastedCoresAlertsReducer` (`WASTED_CORES_RATIO_THRESHOLD = 50 %`); Sparklens reports the
     /// same "core compute hours wasted" figure.
     pub min_idle_share: f64,
-    /// Only runs with at least this much time with tasks running (ms). Default 5,000.
+    /// Only runs lasting at least this long after the first task started (ms). Default 5,000.
     pub min_busy_ms: u64,
     /// Only runs with at least this many cores (one core cannot be partly idle). Default 2.
     pub min_cores: u64,

@@ -39,19 +39,25 @@ pub fn data_skew(model: &Model, th: &DataSkew) -> Option<Insight> {
         let (Some(d), Some(r)) = (s.tasks.duration, s.tasks.read_bytes) else {
             continue;
         };
+        // What the slowest task itself read (input + shuffle read); the largest read of any
+        // task when the model did not keep the slowest task.
+        let slowest_read = s
+            .tasks
+            .slowest
+            .map_or(r.max, |t| t.input_bytes + t.shuffle_read_bytes);
         let dur_ratio = ratio(d.max, d.median);
-        let read_ratio = ratio(r.max, r.median);
+        let read_ratio = ratio(slowest_read, r.median);
         if dur_ratio >= th.min_duration_ratio
             && read_ratio >= th.min_read_ratio
             && d.max >= th.min_max_task_ms
-            && r.max >= th.min_max_task_read_bytes
+            && slowest_read >= th.min_max_task_read_bytes
         {
             hits.push(Hit {
                 stage: s,
                 max_ms: d.max,
                 median_ms: d.median,
                 dur_ratio,
-                max_read: r.max,
+                max_read: slowest_read,
                 median_read: r.median,
                 read_ratio,
             });

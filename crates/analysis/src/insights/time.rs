@@ -26,17 +26,20 @@ fn leading_idle(model: &Model) -> u64 {
     }
 }
 
-/// `low_core_utilization`: see [`LowCoreUtilization`]. Busy time is the application's duration
-/// minus the time with no task running; the allocated core time during it is estimated as
-/// `max_cores × busy` (capped by the allocated total).
+/// `low_core_utilization`: see [`LowCoreUtilization`]. The window runs from the first task
+/// launch to the application end (start-up before the first task is left out); the allocated
+/// core time in it is estimated as `max_cores × window`, capped by the allocated total. The
+/// message splits the idle core time into driver-only stretches (no task at all) and
+/// under-filled stages (tasks running on fewer cores than allocated).
 pub fn low_core_utilization(model: &Model, th: &LowCoreUtilization) -> Option<Insight> {
     let t = &model.totals;
     let duration = app_duration(model)?;
-    let busy = duration.saturating_sub(t.driver_idle_ms);
-    if busy < th.min_busy_ms || t.max_cores < th.min_cores {
+    let leading = leading_idle(model);
+    let window = duration.saturating_sub(leading);
+    if window < th.min_busy_ms || t.max_cores < th.min_cores {
         return None;
     }
-    let allocated = (t.max_cores * busy).min(if t.core_ms_allocated > 0 {
+    let allocated = (t.max_cores * window).min(if t.core_ms_allocated > 0 {
         t.core_ms_allocated
     } else {
         u64::MAX
@@ -53,6 +56,11 @@ pub fn low_core_utilization(model: &Model, th: &LowCoreUtilization) -> Option<In
     } else {
         Severity::Warning
     };
+    // Idle core time with no task at all (driver-only), and while tasks ran.
+    let no_task = t.driver_idle_ms.saturating_sub(leading) * t.max_cores;
+    let idle_core_ms = allocated.saturating_sub(t.core_ms_used);
+    let no_task = no_task.min(idle_core_ms);
+    let underfilled = idle_core_ms - no_task;
     Some(
         Draft::new(
             InsightKind::LowCoreUtilization,
@@ -60,16 +68,21 @@ pub fn low_core_utilization(model: &Model, th: &LowCoreUtilization) -> Option<In
             "Low core utilization",
         )
         .message(format!(
-            "While tasks were running ({} of the run), {} of the {} allocated cores' time was idle: stages had fewer runnable tasks than cores, or waited on a few stragglers. Give stages at least 2–3 tasks per core (raise spark.sql.shuffle.partitions or .repartition() the input), or allocate fewer cores (spark.executor.cores / spark.executor.instances, or spark.dynamicAllocation.enabled=true so idle executors are released).",
-            fmt::duration_ms(busy),
+            "After the first task started, {} of the {} allocated cores' time was idle ({} of {} core time): {} while no task ran at all (driver-only time) and {} while stages ran fewer tasks than cores. Give stages at least 2–3 tasks per core (raise spark.sql.shuffle.partitions or .repartition() the input), shorten driver-only work, or allocate fewer cores (spark.executor.cores / spark.executor.instances, or spark.dynamicAllocation.enabled=true so idle executors are released).",
             fmt::pct(idle),
             t.max_cores,
+            fmt::duration_ms(idle_core_ms),
+            fmt::duration_ms(allocated),
+            fmt::duration_ms(no_task),
+            fmt::duration_ms(underfilled),
         ))
         .evidence("idle_share", round2(idle))
-        .evidence("busy_ms", busy)
+        .evidence("window_ms", window)
         .evidence("max_cores", t.max_cores)
         .evidence("core_ms_used", t.core_ms_used)
-        .evidence("core_ms_allocated_busy", allocated)
+        .evidence("core_ms_allocated", allocated)
+        .evidence("idle_core_ms_no_task", no_task)
+        .evidence("idle_core_ms_underfilled", underfilled)
         .threshold("min_idle_share", th.min_idle_share)
         .threshold("min_busy_ms", th.min_busy_ms as f64)
         .build(),

@@ -706,7 +706,12 @@ impl ModelBuilder {
             app.last_event_time
                 .is_none_or(|e| t >= e && t - e <= MAX_FILE_TIME_LAG_MS)
         });
-        if let Some(last) = last_updated.or(app.last_event_time) {
+        // An application without its end event is replayed as in progress, and there the History
+        // Server leaves such tasks out of its duration index (observed on Spark 3.5 and 4.3).
+        let last_updated = last_updated
+            .or(app.last_event_time)
+            .filter(|_| app.end_time.is_some());
+        if let Some(last) = last_updated {
             for (key, launch) in running.values() {
                 if let Some(s) = stages.get_mut(key) {
                     s.durations_all

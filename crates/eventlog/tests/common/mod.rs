@@ -11,10 +11,8 @@ pub fn root() -> PathBuf {
 
 /// A real Spark 4.3 log (plain, 28 events).
 pub fn sample_log() -> Vec<u8> {
-    std::fs::read(root().join(
-        "../shared/eventlogs/generated/python_udf_plain/local-1795549164214",
-    ))
-    .expect("shared sample log")
+    std::fs::read(root().join("../shared/eventlogs/generated/python_udf_plain/local-1795549164214"))
+        .expect("shared sample log")
 }
 
 /// The first `n` lines of the sample log.

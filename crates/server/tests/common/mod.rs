@@ -1,5 +1,6 @@
 //! Test harness: the real router in-process against a real database (SQLite in a temp dir,
 //! or a fresh database on the PostgreSQL server named by `SPARKPLANE_TEST_DATABASE_URL`).
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use axum::body::Body;

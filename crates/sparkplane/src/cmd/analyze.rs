@@ -36,7 +36,7 @@ has `enabled`. Kinds, names and defaults:
   small_files          min_files=100 max_avg_file_bytes=3m target_file_bytes=128m
   task_failures        min_failed_tasks=1 critical_failure_rate=0.5
   job_failure          min_failed_jobs=1
-  tiny_tasks           min_tasks=5000 max_median_task_ms=500 decrease_ratio=10
+  tiny_tasks           min_tasks=1000 max_median_task_ms=500 decrease_ratio=10
   low_core_utilization min_idle_share=0.5 min_busy_ms=5000 min_cores=2 critical_idle_share=0.8
   gc_pressure          min_gc_share=0.08 critical_gc_share=0.15 min_stage_run_time_ms=5000
   large_broadcast      min_broadcast_bytes=64m critical_broadcast_bytes=1g

@@ -87,12 +87,14 @@ fn parse_size(s: &str) -> Result<u64, String> {
         "gib" => 1 << 30,
         other => return Err(format!("unknown size unit {other:?}")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("size {s:?} too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} too large"))
 }
 
 fn default_template() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/eventlogs/generated/many_small_tasks/eventlog_v2_local-1795548412010")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/eventlogs/generated/many_small_tasks/eventlog_v2_local-1795548412010",
+    )
 }
 
 /// Keys whose integer values are ids (shifted per replay round so ids stay unique).
@@ -137,8 +139,14 @@ struct Offsets {
 fn shift_line(line: &[u8], off: &Offsets, out: &mut Vec<u8>) {
     let mut edits: Vec<(usize, usize, i64)> = Vec::new();
     let number_at = |pos: usize| -> Option<(usize, i64)> {
-        let digits = line[pos..].iter().take_while(|b| b.is_ascii_digit()).count();
-        let v = std::str::from_utf8(&line[pos..pos + digits]).ok()?.parse().ok()?;
+        let digits = line[pos..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let v = std::str::from_utf8(&line[pos..pos + digits])
+            .ok()?
+            .parse()
+            .ok()?;
         Some((digits, v))
     };
     for (key, kind) in ID_KEYS {
@@ -150,11 +158,8 @@ fn shift_line(line: &[u8], off: &Offsets, out: &mut Vec<u8>) {
                 IdKind::Task => off.task,
                 IdKind::Execution => off.execution,
             };
-            loop {
-                let Some((len, _)) = number_at(pos) else { break };
-                if len > 0 {
-                    edits.push((pos, len, delta));
-                }
+            while let Some((len, _)) = number_at(pos) {
+                edits.push((pos, len, delta));
                 if !matches!(kind, IdKind::StageList) || line.get(pos + len) != Some(&b',') {
                     break;
                 }
@@ -191,8 +196,8 @@ fn shift_line(line: &[u8], off: &Offsets, out: &mut Vec<u8>) {
 
 fn gen_log(a: GenArgs) -> anyhow::Result<ExitCode> {
     let template = a.template.unwrap_or_else(default_template);
-    let log = eventlog::open(&template)
-        .with_context(|| format!("template {}", template.display()))?;
+    let log =
+        eventlog::open(&template).with_context(|| format!("template {}", template.display()))?;
     // Header (before the first job/SQL event), body (replayed), trailer (application end).
     let (mut header, mut body, mut trailer) = (Vec::new(), Vec::new(), Vec::new());
     let mut max = Offsets::default();
@@ -231,7 +236,10 @@ fn gen_log(a: GenArgs) -> anyhow::Result<ExitCode> {
 
     let file = File::create(&a.out).with_context(|| format!("create {}", a.out.display()))?;
     let mut out: Box<dyn Write> = if a.zstd {
-        Box::new(zstd::stream::write::Encoder::new(BufWriter::with_capacity(1 << 20, file), 1)?.auto_finish())
+        Box::new(
+            zstd::stream::write::Encoder::new(BufWriter::with_capacity(1 << 20, file), 1)?
+                .auto_finish(),
+        )
     } else {
         Box::new(BufWriter::with_capacity(1 << 20, file))
     };
