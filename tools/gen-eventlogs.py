@@ -115,11 +115,11 @@ def rolling_many(spark, tmp):
 
 
 def until_killed(spark, tmp):
-    """Runs jobs of 64 small tasks forever; the generator SIGKILLs the driver JVM mid-run."""
+    """Runs jobs of 16 small tasks forever; the generator SIGKILLs the driver JVM mid-run."""
     sc = spark.sparkContext
     i = 0
     while True:
-        sc.parallelize(range(6_400), 64).map(lambda x: x * 2).sum()
+        sc.parallelize(range(1_600), 16).map(lambda x: x * 2).sum()
         i += 1
         print(f"job {i} done", flush=True)
 
@@ -266,7 +266,7 @@ def clean_small(spark, tmp):
 
 
 def gc_pressure(spark, tmp):
-    """Caches (MEMORY_ONLY) and aggregates more than a 512 MB serial-GC heap holds comfortably:
+    """Caches (MEMORY_ONLY) more than a 512 MB serial-GC heap holds comfortably and scans it:
     the JVM spends a large share of task time collecting garbage."""
     from pyspark import StorageLevel
     f = F()
@@ -274,8 +274,7 @@ def gc_pressure(spark, tmp):
         (f.col("id") % 50_000).alias("k"), f.sha2(f.col("id").cast("string"), 512).alias("s"))
     df = df.persist(StorageLevel.MEMORY_ONLY)
     df.count()
-    df.groupBy(f.substring("s", 1, 2)).count().collect()
-    df.select(f.sum(f.length(f.concat(f.upper("s"), f.reverse("s"))))).collect()
+    df.count()
     df.unpersist()
 
 
@@ -369,6 +368,7 @@ WORKLOADS = {
     "nested_loop_join": (nested_loop_join, {}, {}),
     "gc_pressure": (gc_pressure, {"spark.driver.memory": "512m", "spark.sql.shuffle.partitions": "4",
                                   "spark.driver.extraJavaOptions": "-XX:+UseSerialGC",
+                                  "spark.memory.storageFraction": "0.1",
                                   "spark.sql.adaptive.enabled": "false"}, {}),
     "small_files": (small_files, {}, {}),
     "large_broadcast": (large_broadcast, {"spark.driver.memory": "2g",
@@ -394,8 +394,11 @@ WORKLOADS = {
         "spark.sql.adaptive.enabled": "true",
         "spark.task.maxFailures": "2",
     }, {"app_name": PII["app_name"],
-        "submit_args": f"--conf spark.myapp.cmdline.contact={PII['email']} "
-                       f"--conf spark.myapp.cmdline.password={PII['password']} "
+        # on the spark-submit command line, so also in sun.java.command (the regex is set there
+        # too: it must be in effect before the JVM's system properties are recorded)
+        "submit_args": "--conf spark.redaction.regex=(?i)this-regex-matches-nothing-planted "
+                       f"--conf spark.myapp.cmdline.contact={PII['email']} "
+                       f"--conf spark.myapp.cmdline.secret={PII['password']} "
                        f"--conf spark.myapp.cmdline.ssn={PII['ssn']} pyspark-shell"}),
 }
 
@@ -408,7 +411,7 @@ for _codec in ["zstd", "lz4", "snappy", "lzf", "none"]:
         _c = dict(_comp, **{"spark.eventLog.rolling.enabled": _roll})
         if _codec != "none":
             WORKLOADS[f"codec_{_cn}_{_layout}"] = (codec_small, _c, {})
-        WORKLOADS[f"inprogress_{_cn}_{_layout}"] = (until_killed, _c, {"kill_after": 2 if _codec == "none" else 6})
+        WORKLOADS[f"inprogress_{_cn}_{_layout}"] = (until_killed, _c, {"kill_after": 1 if _codec == "none" else 6})
 
 # Spark 3.5 set (run with .venv-spark35): spark.eventLog.compress=true for each codec
 SPARK35 = ["codec_zstd_single", "codec_lz4_single", "codec_snappy_single", "codec_lzf_single",

@@ -112,6 +112,9 @@ WORKLOAD_EXPECTATIONS = {
                      ("job_failure", "any", "the job ended JobFailed because it was cancelled on purpose")],
     "driver_idle": [("driver_idle", "fire"), ("low_core_utilization", "fire")],
     "clean_small": [],
+    "gc_pressure": [("gc_pressure", "fire"),
+                    ("low_core_utilization", "any", "utilization ~0.66 (GC pauses count as task time): "
+                                                    "between the clear cases")],
     "pii_planted": [SHORT_APP, ("task_failures", "fire"), ("job_failure", "fire"), ("python_udf", "fire")],
     "legacy_1x_plain": [("low_core_utilization", "any",
                          "a 2.5 s hand-built 1.x app without an ExecutorAdded event: no core count")],

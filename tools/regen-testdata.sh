@@ -8,6 +8,7 @@
 #   tools/regen-testdata.sh gen43 derive   # only some steps, in the order given
 # Steps: gen43 gen35 derive snapshots counts expectations
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY43="$ROOT/.venv/bin/python"

@@ -14,7 +14,9 @@ attempt it writes OUTDIR/<app id>[_<attempt id>]/:
   app.json, jobs.json, stages.json (?details=false), stages_with_summaries.json
   (?withSummaries=true), executors.json, allexecutors.json, environment.json,
   sql.json (?details=true), version.json,
-  jobs/<job id>.json, sql/<execution id>.json (?details=true),
+  jobs/<job id>.json, sql/<execution id>.json (?details=true) — fetched for every job / execution
+  and compared with its entry in jobs.json / sql.json; written only when different (the counts
+  of equal ones are in snapshot-info.json),
   stages/<stage id>_<attempt>/taskSummary.json (?quantiles=0.0,0.25,0.5,0.75,1.0)
   stages/<stage id>_<attempt>/taskList.json (?length=100000; only for applications with at most
   --max-tasks-for-tasklist tasks in total, to keep committed data small)
@@ -47,7 +49,10 @@ def slim_environment(env):
         env["classpathEntries"] = []
         props = env.get("systemProperties") or []
         env["systemProperties"] = [p for p in props if not (isinstance(p, list) and p and p[0] == "java.class.path")]
-        env["_snapshot_note"] = f"classpathEntries ({n}) and java.class.path omitted by tools/shs-snapshot.py"
+        hp = env.get("hadoopProperties") or []
+        env["hadoopProperties"] = [p for p in hp if isinstance(p, list) and p and str(p[0]).startswith("fs.s3a.")]
+        env["_snapshot_note"] = (f"classpathEntries ({n}), java.class.path and hadoopProperties other than "
+                                 f"fs.s3a.* ({len(hp) - len(env['hadoopProperties'])}) omitted by tools/shs-snapshot.py")
     return env
 
 
@@ -93,12 +98,23 @@ def snapshot_app(base, a, outdir, max_tasks):
             data = fetch(u)
             save(os.path.join(d, name + ".json"), slim_environment(data) if name == "environment" else data)
         save(os.path.join(d, "version.json"), fetch(f"{base}/version"))
+        # jobs/{id} and sql/{id}?details=true are fetched and checked equal to their entries in
+        # jobs.json / sql.json; stored only when they differ (keeps the committed data small).
+        same = {"jobs": 0, "sql": 0}
         jobs = fetch(root + "/jobs")
         for j in jobs if isinstance(jobs, list) else []:
-            save(os.path.join(d, "jobs", f"{j['jobId']}.json"), fetch(f"{root}/jobs/{j['jobId']}"))
-        sql = fetch(root + "/sql?details=false")
+            one = fetch(f"{root}/jobs/{j['jobId']}")
+            if one == j:
+                same["jobs"] += 1
+            else:
+                save(os.path.join(d, "jobs", f"{j['jobId']}.json"), one)
+        sql = fetch(root + "/sql?details=true")
         for s in sql if isinstance(sql, list) else []:
-            save(os.path.join(d, "sql", f"{s['id']}.json"), fetch(f"{root}/sql/{s['id']}?details=true"))
+            one = fetch(f"{root}/sql/{s['id']}?details=true")
+            if one == s:
+                same["sql"] += 1
+            else:
+                save(os.path.join(d, "sql", f"{s['id']}.json"), one)
         stages = fetch(root + "/stages?details=false")
         stages = stages if isinstance(stages, list) else []
         total_tasks = sum(s.get("numTasks", 0) for s in stages)
@@ -111,7 +127,8 @@ def snapshot_app(base, a, outdir, max_tasks):
                 save(os.path.join(sd, "taskList.json"), fetch(f"{sroot}/taskList?length=100000"))
         save(os.path.join(d, "snapshot-info.json"), {
             "history_server_spark_version": pyspark.__version__, "quantiles": QUANTILES,
-            "total_tasks": total_tasks, "task_lists_saved": with_list, "max_tasks_for_tasklist": max_tasks})
+            "total_tasks": total_tasks, "task_lists_saved": with_list, "max_tasks_for_tasklist": max_tasks,
+            "jobs_by_id_equal_to_list_entries": same["jobs"], "sql_by_id_equal_to_list_entries": same["sql"]})
 
 
 def main():

@@ -279,6 +279,22 @@ impl Redactor {
         Cow::Owned(out)
     }
 
+    /// Redact every string value (not the keys) of a JSON tree with [`Redactor::message`]: for
+    /// structures passed through wholesale, such as the reader's diagnostics (parse errors can
+    /// quote the offending value).
+    pub fn json_strings(&self, v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let Cow::Owned(o) = self.message(s) {
+                    *s = o;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| self.json_strings(x)),
+            serde_json::Value::Object(m) => m.values_mut().for_each(|x| self.json_strings(x)),
+            _ => {}
+        }
+    }
+
     /// Mask quoted strings, then PII: for free-form messages such as task failure reasons and
     /// exception text.
     pub fn message<'a>(&self, s: &'a str) -> Cow<'a, str> {
@@ -771,6 +787,22 @@ mod tests {
             r.sql("collect at /work/tools/gen-eventlogs.py:38"),
             "collect at /work/tools/gen-eventlogs.py:38"
         );
+    }
+
+    #[test]
+    fn json_string_values() {
+        let mut v = serde_json::json!({
+            "malformed": [{"file": "local-1795593810027.zstd", "line": 22,
+                           "error": "invalid type: string \"alice@example.com\", expected i64"}],
+            "codec": "zstd"
+        });
+        r().json_strings(&mut v);
+        assert_eq!(
+            v["malformed"][0]["error"],
+            "invalid type: string ***, expected i64"
+        );
+        assert_eq!(v["malformed"][0]["file"], "local-1795593810027.zstd");
+        assert_eq!(v["codec"], "zstd");
     }
 
     #[test]

@@ -374,6 +374,11 @@ pub struct MalformedLineSummary {
 impl From<&sparkplane_eventlog::Diagnostics> for DiagnosticsSummary {
     fn from(d: &sparkplane_eventlog::Diagnostics) -> Self {
         serde_json::to_value(d)
+            .map(|mut v| {
+                // Parse errors of malformed lines can quote the offending value.
+                Redactor::shared().json_strings(&mut v);
+                v
+            })
             .and_then(serde_json::from_value)
             .unwrap_or_else(|_| DiagnosticsSummary {
                 events_total: d.events_total,

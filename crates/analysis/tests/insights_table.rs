@@ -308,6 +308,22 @@ fn thresholds_change_what_fires() {
     assert!(!evaluate(&model, &th)
         .iter()
         .any(|i| i.kind == InsightKind::DataSkew));
+    // Both ratios and both minimums are required: each alone keeps the rule silent.
+    for over in [
+        "data_skew.min_read_ratio=1000",
+        "data_skew.min_max_task_ms=60000",
+        "data_skew.min_max_task_read_bytes=1g",
+        "data_skew.min_tasks=100",
+    ] {
+        let mut th = Thresholds::default();
+        th.set(over).expect("set");
+        assert!(
+            !evaluate(&model, &th)
+                .iter()
+                .any(|i| i.kind == InsightKind::DataSkew),
+            "data_skew fired with {over}"
+        );
+    }
     let mut th = Thresholds::default();
     th.set("data_skew.enabled=false").expect("set");
     assert!(!evaluate(&model, &th)

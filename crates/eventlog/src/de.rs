@@ -258,3 +258,44 @@ impl<'de: 'a, 'a> Deserialize<'de> for AccumValue<'a> {
         d.deserialize_any(V)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_map_from_object_or_pairs_borrows() {
+        let m: StrMap<'_> =
+            serde_json::from_str(r#"{"a":"1","b":2,"c":null,"d":{"x":1}}"#).unwrap();
+        assert_eq!(m.get("a"), Some("1"));
+        assert_eq!(m.get("b"), Some("2"));
+        assert_eq!(m.get("c"), Some(""));
+        assert_eq!(m.len(), 4);
+        assert!(matches!(m.0[0].1, Cow::Borrowed(_)));
+        let p: StrMap<'_> = serde_json::from_str(r#"[["k","v"],["k2","v2"]]"#).unwrap();
+        assert_eq!(p.get("k2"), Some("v2"));
+    }
+
+    #[test]
+    fn accum_values() {
+        let v: Vec<AccumValue<'_>> =
+            serde_json::from_str(r#"[5, "827", 1.5, true, [{"Block ID":"rdd_1_0"}], {"a":1}]"#)
+                .unwrap();
+        assert_eq!(v[0].as_i64(), Some(5));
+        assert_eq!(v[1].as_i64(), Some(827));
+        assert_eq!(v[2].as_i64(), Some(1));
+        assert_eq!(v[3].as_i64(), None);
+        assert_eq!(v[4], AccumValue::Other);
+        assert_eq!(v[5], AccumValue::Other);
+    }
+
+    #[test]
+    fn num_map_skips_non_numbers() {
+        let m: NumMap<'_> =
+            serde_json::from_str(r#"{"JVMHeapMemory":100,"Odd":"x","MinorGCCount":"7"}"#).unwrap();
+        assert_eq!(m.get("JVMHeapMemory"), Some(100));
+        assert_eq!(m.get("Odd"), None);
+        assert_eq!(m.get("MinorGCCount"), Some(7));
+    }
+}

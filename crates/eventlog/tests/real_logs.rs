@@ -137,3 +137,34 @@ fn read_names(path: &Path, out: &mut Vec<String>) {
         .for_each(|ev| out.push(ev.name().to_owned()))
         .expect("read");
 }
+
+/// Fields Spark 3.5 does not write are `None`, not zero; Spark 4.3 writes them.
+#[test]
+fn version_differences_are_absent_not_zero() {
+    let exit_code = |rel: &str| {
+        let mut code = None;
+        let mut tasks_with_metrics = 0;
+        open(&root().join(rel))
+            .expect("open")
+            .for_each(|ev| match ev {
+                sparkplane_eventlog::Event::ApplicationEnd(e) => code = Some(e.exit_code),
+                sparkplane_eventlog::Event::TaskEnd(t) => {
+                    let m = t.task_metrics.expect("task metrics");
+                    assert!(m.executor_run_time.is_some() && m.executor_cpu_time.is_some());
+                    tasks_with_metrics += 1;
+                }
+                _ => {}
+            })
+            .expect("read");
+        assert!(tasks_with_metrics > 0);
+        code.expect("ApplicationEnd")
+    };
+    assert_eq!(
+        exit_code("../shared/eventlogs/generated-spark35/etl_mixed/local-1795552107859"),
+        None
+    );
+    assert_eq!(
+        exit_code("../shared/eventlogs/generated/python_udf_plain/local-1795549164214"),
+        Some(0)
+    );
+}

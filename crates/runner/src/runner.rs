@@ -907,9 +907,14 @@ impl Runner {
             inst_dir.join("conf").display().to_string(),
         );
         env.insert("SPARK_NO_DAEMONIZE".into(), "1".into());
+        let wrap = match self.inner.cfg.sandbox {
+            Sandbox::None => Vec::new(),
+            Sandbox::Bubblewrap => bwrap_daemon_args(&self.inner.cfg.data_dir, inst_dir),
+        };
         DaemonEnv {
             spark_home: self.inner.cfg.spark_home.clone(),
             env,
+            wrap,
         }
     }
 
@@ -1227,6 +1232,37 @@ pub fn resolve_in_area(area: &Path, name: &str) -> Result<PathBuf, RunnerError> 
         return Err(bad());
     }
     Ok(canon)
+}
+
+/// bubblewrap arguments (up to and including `--`) for an instance's standalone daemons: the
+/// Worker's executors see only their own instance's directory. No `--die-with-parent`: the
+/// daemons outlive a server restart.
+fn bwrap_daemon_args(data_dir: &Path, inst_dir: &Path) -> Vec<String> {
+    let d = |p: &Path| p.display().to_string();
+    let mut a: Vec<String> = [
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    a.extend(["--tmpfs".into(), d(data_dir)]);
+    a.extend(["--bind".into(), d(inst_dir), d(inst_dir)]);
+    a.extend([
+        "--chdir".into(),
+        d(&inst_dir.join("standalone")),
+        "--".into(),
+    ]);
+    a
 }
 
 /// bubblewrap arguments (up to and including `--`) for one app of an instance.

@@ -59,6 +59,8 @@ pub struct DaemonEnv {
     pub spark_home: PathBuf,
     /// The base environment (allow-list) for the daemons.
     pub env: BTreeMap<String, String>,
+    /// A confinement prefix (`bwrap … --`); empty = run directly.
+    pub wrap: Vec<String>,
 }
 
 fn free_port() -> Result<u16, RunnerError> {
@@ -104,9 +106,17 @@ fn spawn_daemon(
         .open(log)
         .map_err(|e| RunnerError::io(log, e))?;
     let err = out.try_clone().map_err(|e| RunnerError::io(log, e))?;
-    let program = env.spark_home.join("bin/spark-class");
+    let spark_class = env.spark_home.join("bin/spark-class");
+    let (program, all_args): (PathBuf, Vec<String>) = if env.wrap.is_empty() {
+        (spark_class, args.to_vec())
+    } else {
+        let mut a = env.wrap.clone();
+        a.push(spark_class.display().to_string());
+        a.extend(args.iter().cloned());
+        (PathBuf::from("bwrap"), a)
+    };
     let child = Command::new(&program)
-        .args(args)
+        .args(&all_args)
         .env_clear()
         .envs(&env.env)
         .current_dir(cwd)

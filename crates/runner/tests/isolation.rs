@@ -154,3 +154,98 @@ fn bubblewrap_isolates_instances() {
     .is_empty()));
     eprintln!("isolation test: {:.1}s", t0.elapsed().as_secs_f64());
 }
+
+/// Instance S (standalone, under bubblewrap): an executor task reads its own instance's file
+/// (positive control) but not another instance's file by absolute path, and sees no other
+/// instance directory.
+const S_APP: &str = r#"
+import os, sys
+from pyspark.sql import SparkSession
+own, other, root = sys.argv[1], sys.argv[2], sys.argv[3]
+def probe(_):
+    out = []
+    try:
+        out.append("EXEC_OWN=" + open(own).read().strip())
+    except OSError as e:
+        out.append("EXEC_OWN=BLOCKED " + type(e).__name__)
+    try:
+        out.append("EXEC_OTHER=" + open(other).read().strip())
+    except OSError as e:
+        out.append("EXEC_OTHER=BLOCKED " + type(e).__name__)
+    out.append("EXEC_INSTANCES=" + ",".join(sorted(os.listdir(root))))
+    out.append("EXEC_PID_NS_INIT=" + open("/proc/1/cmdline").read().split("\0")[0])
+    return out
+s = SparkSession.builder.getOrCreate()
+for line in s.sparkContext.parallelize([1], 1).flatMap(probe).collect():
+    print(line)
+"#;
+
+#[test]
+fn bubblewrap_confines_standalone_executors() {
+    let _g = serial();
+    if !which("bwrap") {
+        let msg = "bwrap not installed (Debian bubblewrap; scripts/setup-deps.sh installs it)";
+        assert!(
+            std::env::var("SPARKPLANE_REQUIRE_ALL").as_deref() != Ok("1"),
+            "{msg}"
+        );
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let Some(r) = runner(data.path(), Sandbox::Bubblewrap) else {
+        return;
+    };
+    let t0 = Instant::now();
+    r.ensure_instance(InstanceSpec::local("iso-other")).unwrap();
+    put_app(&r, "iso-other", "private.txt", "OTHER-PRIVATE-MARKER");
+    r.ensure_instance(InstanceSpec {
+        id: "iso-s".into(),
+        default_config: Default::default(),
+        quota: Default::default(),
+        backend: sparkplane_runner::Backend::Standalone {
+            worker_cores: 1,
+            worker_memory: "1g".into(),
+        },
+    })
+    .unwrap();
+    let _cleanup = Cleanup(&r, "iso-s");
+    put_app(&r, "iso-s", "s.py", S_APP);
+    put_app(&r, "iso-s", "own.txt", "S-OWN-MARKER");
+    let own = r.files_dir("iso-s").unwrap().join("own.txt");
+    let other = r.files_dir("iso-other").unwrap().join("private.txt");
+    let app = r
+        .submit(
+            "iso-s",
+            ApplicationDetails {
+                application: "s.py".into(),
+                arguments: vec![
+                    own.display().to_string(),
+                    other.display().to_string(),
+                    data.path().join("instances").display().to_string(),
+                ],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let done = r
+        .wait_until("iso-s", &app.id, Duration::from_secs(240), |x| {
+            x.state().is_terminal()
+        })
+        .unwrap();
+    let log = r.driver_log("iso-s", &app.id).unwrap();
+    assert_eq!(done.state(), AppState::Finished, "{done:?}\n{log}");
+    assert!(
+        log.contains("EXEC_OWN=S-OWN-MARKER"),
+        "positive control failed:\n{log}"
+    );
+    assert!(log.contains("EXEC_OTHER=BLOCKED"), "{log}");
+    assert!(!log.contains("OTHER-PRIVATE-MARKER"), "{log}");
+    assert!(log.contains("EXEC_INSTANCES=iso-s\n"), "{log}");
+    // The executor runs in the Worker's own PID namespace (bwrap is its init).
+    assert!(log.contains("EXEC_PID_NS_INIT=bwrap"), "{log}");
+    eprintln!(
+        "standalone isolation test: {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
+}

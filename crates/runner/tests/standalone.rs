@@ -166,6 +166,10 @@ fn wrong_secret_is_refused(r: &sparkplane_runner::Runner, master: &str, tmp: &st
     sparkplane_runner::procs::kill_group(child.id(), Duration::from_secs(2));
     let _ = child.wait();
     assert!(refused, "intruder was not refused:\n{out}");
+    assert!(
+        out.contains("SaslException") || out.contains("Authentication failed"),
+        "refused, but not by authentication:\n{out}"
+    );
     for l in out
         .lines()
         .filter(|l| l.contains("Exception") || l.contains("Failed to connect"))

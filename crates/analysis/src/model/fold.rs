@@ -111,6 +111,8 @@ struct MetricSlot {
 pub struct ModelBuilder {
     app: AppFacts,
     jobs: BTreeMap<u32, JobState>,
+    /// Jobs started and not yet ended (History Server's `liveJobs`).
+    live_jobs: Vec<u32>,
     stages: BTreeMap<StageKey, StageState>,
     /// Stage id → jobs whose stage lists contain it (for `stage.jobs` at submission).
     executors: Vec<Executor>,
@@ -352,6 +354,9 @@ impl ModelBuilder {
             self.touch_time(t);
         }
         self.jobs.insert(job_id, JobState { job, live: true });
+        if !self.live_jobs.contains(&job_id) {
+            self.live_jobs.push(job_id);
+        }
         for info in &e.stage_infos {
             let s = self.stage_entry(info);
             if !s.attempt.job_ids.contains(&job_id) {
@@ -372,12 +377,15 @@ impl ModelBuilder {
         let stage_ids = js.job.stage_ids.clone();
         let mut skipped_stages = 0;
         let mut skipped_tasks = 0;
-        for (key, s) in self.stages.iter_mut() {
-            if s.live && stage_ids.contains(&key.0) && s.attempt.status == StageStatus::Pending {
-                s.attempt.status = StageStatus::Skipped;
-                s.live = false;
-                skipped_stages += 1;
-                skipped_tasks += s.attempt.num_tasks;
+        self.live_jobs.retain(|&j| j != job_id);
+        for &sid in &stage_ids {
+            for (_, s) in self.stages.range_mut((sid, 0)..=(sid, u32::MAX)) {
+                if s.live && s.attempt.status == StageStatus::Pending {
+                    s.attempt.status = StageStatus::Skipped;
+                    s.live = false;
+                    skipped_stages += 1;
+                    skipped_tasks += s.attempt.num_tasks;
+                }
             }
         }
         let job = &mut self
@@ -407,9 +415,10 @@ impl ModelBuilder {
     fn stage_submitted(&mut self, e: &ev::StageSubmitted<'_>) {
         let stage_id = u32_of(e.stage_info.stage_id);
         let job_ids: Vec<u32> = self
-            .jobs
-            .values()
-            .filter(|j| j.live && j.job.stage_ids.contains(&stage_id))
+            .live_jobs
+            .iter()
+            .filter_map(|id| self.jobs.get(id))
+            .filter(|j| j.job.stage_ids.contains(&stage_id))
             .map(|j| j.job.job_id)
             .collect();
         let s = self.stage_entry(&e.stage_info);
@@ -761,14 +770,14 @@ impl ModelBuilder {
             .collect();
 
         let mut sql: Vec<SqlExecution> = sql.into_iter().map(|s| s.exec).collect();
+        sql.sort_by_key(|x| x.execution_id);
         for j in &jobs {
             if let Some(id) = j.sql_execution_id {
-                if let Some(x) = sql.iter_mut().find(|x| x.execution_id == id) {
-                    x.job_ids.push(j.job_id);
+                if let Ok(i) = sql.binary_search_by_key(&id, |x| x.execution_id) {
+                    sql[i].job_ids.push(j.job_id);
                 }
             }
         }
-        sql.sort_by_key(|x| x.execution_id);
 
         let mut totals = Totals {
             jobs: jobs.len() as u64,
