@@ -382,7 +382,7 @@ WORKLOADS = {
     "driver_idle": (driver_idle, {}, {}),
     "clean_small": (clean_small, {"spark.sql.shuffle.partitions": "4"}, {}),
     "pii_planted": (pii_planted, {
-        "spark.redaction.regex": "(?i)this-regex-matches-nothing-planted",
+        "spark.redaction.regex": "(?!)",
         "spark.myapp.password": PII["password"],
         "spark.hadoop.fs.s3a.secret.key": PII["s3_secret"],
         "spark.hadoop.fs.s3a.access.key": PII["s3_access"],
@@ -396,7 +396,7 @@ WORKLOADS = {
     }, {"app_name": PII["app_name"],
         # on the spark-submit command line, so also in sun.java.command (the regex is set there
         # too: it must be in effect before the JVM's system properties are recorded)
-        "submit_args": "--conf spark.redaction.regex=(?i)this-regex-matches-nothing-planted "
+        "submit_args": "--conf spark.redaction.regex=(?!) "
                        f"--conf spark.myapp.cmdline.contact={PII['email']} "
                        f"--conf spark.myapp.cmdline.secret={PII['password']} "
                        f"--conf spark.myapp.cmdline.ssn={PII['ssn']} pyspark-shell"}),

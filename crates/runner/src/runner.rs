@@ -33,6 +33,24 @@ pub enum Sandbox {
     Bubblewrap,
 }
 
+impl Sandbox {
+    /// `Bubblewrap` if `bwrap` works here (it needs user namespaces, or root), else `None`.
+    pub fn detect() -> Sandbox {
+        let ok = Command::new("bwrap")
+            .args(["--ro-bind", "/", "/", "--unshare-pid", "--", "true"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            Sandbox::Bubblewrap
+        } else {
+            Sandbox::None
+        }
+    }
+}
+
 /// Static settings of a runner.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -1346,6 +1364,17 @@ mod tests {
             event_log_path("file:/e/local-1.inprogress"),
             PathBuf::from("/e/local-1")
         );
+    }
+
+    #[test]
+    fn sandbox_detection_matches_bwrap_presence() {
+        let have = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("bwrap").is_file()));
+        if !have {
+            assert_eq!(Sandbox::detect(), Sandbox::None);
+        } else if std::env::var("SPARKPLANE_REQUIRE_ALL").as_deref() == Ok("1") {
+            assert_eq!(Sandbox::detect(), Sandbox::Bubblewrap);
+        }
     }
 
     #[test]

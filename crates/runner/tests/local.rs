@@ -200,3 +200,102 @@ fn local_finish_fail_quota_stop() {
     );
     eprintln!("local lifecycle test: {:.1}s", t0.elapsed().as_secs_f64());
 }
+
+/// No JVM needed: a full quota keeps apps `waiting`; stopping a waiting app is immediate and
+/// idempotent; bad submissions are refused before anything is persisted.
+#[test]
+fn waiting_apps_stop_at_once_and_bad_requests_are_refused() {
+    let _g = serial();
+    let data = tempfile::tempdir().unwrap();
+    let Some(r) = runner(data.path(), Sandbox::None) else {
+        return;
+    };
+    let mut spec = InstanceSpec::local("q0");
+    spec.quota.max_concurrent_apps = Some(0);
+    r.ensure_instance(spec).unwrap();
+    put_app(&r, "q0", "ok.py", OK_APP);
+    let details = |conf: &[(&str, &str)]| ApplicationDetails {
+        application: "ok.py".into(),
+        conf: conf
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Default::default()
+    };
+    let a = r.submit("q0", details(&[])).unwrap();
+    assert_eq!(a.state(), AppState::Waiting);
+    r.poll().unwrap();
+    assert_eq!(r.get("q0", &a.id).unwrap().state(), AppState::Waiting);
+    let s = r.stop("q0", &a.id).unwrap();
+    assert_eq!(s.state(), AppState::Stopped);
+    assert!(s.lifecycle.ended_at().is_some());
+    assert_eq!(r.stop("q0", &a.id).unwrap(), s, "idempotent");
+    assert!(!r.app_dir("q0", &a.id).unwrap().join("status.json").exists());
+
+    let before = r.list("q0", None).unwrap().len();
+    let err = r
+        .submit("q0", details(&[("spark.authenticate", "false")]))
+        .unwrap_err();
+    assert!(err.to_string().contains("spark.authenticate"), "{err}");
+    let err = r
+        .submit(
+            "q0",
+            ApplicationDetails {
+                application: "../../iso/files/x.py".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, sparkplane_runner::RunnerError::BadPath(_)),
+        "{err}"
+    );
+    let err = r
+        .submit(
+            "q0",
+            ApplicationDetails {
+                application: "ok.py".into(),
+                env: BTreeMap::from([("LD_PRELOAD".to_owned(), "/x.so".to_owned())]),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("LD_PRELOAD"), "{err}");
+    let err = r
+        .submit(
+            "q0",
+            ApplicationDetails {
+                application: "ok.py".into(),
+                runtime: Some(sparkplane_runner::Runtime {
+                    spark_version: "3.1".into(),
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("3.1"), "{err}");
+    let ok_rt = r
+        .submit(
+            "q0",
+            ApplicationDetails {
+                application: "ok.py".into(),
+                runtime: Some(sparkplane_runner::Runtime {
+                    spark_version: r
+                        .spark_version()
+                        .unwrap()
+                        .split('.')
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join("."),
+                }),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(r.list("q0", None).unwrap().len(), before + 1);
+    r.stop("q0", &ok_rt.id).unwrap();
+    assert!(
+        r.get("other", &a.id).is_err(),
+        "apps are scoped to their instance"
+    );
+}

@@ -23,6 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum_server::accept::NoDelayAcceptor;
+use axum_server::tls_rustls::RustlsAcceptor;
 use rand::RngCore;
 use sparkplane_iam::{ApiKey, FailureLimiter, PrincipalKind, TokenSigner};
 use sparkplane_store::{ApiKeyRecord, ObjectStoreSpec, Objects, Outcome, PrincipalRecord, Store};

@@ -24,6 +24,9 @@ enum Command {
     /// Run the control-plane server (HTTPS API, portal).
     #[cfg(feature = "server")]
     Serve(cmd::serve::Args),
+    /// Serve Spark History Server's REST API (/api/v1) for a directory of event logs.
+    #[cfg(feature = "server")]
+    History(cmd::history::Args),
     /// Internal: supervise one Spark application (started by the runner).
     #[command(hide = true)]
     Supervise(cmd::supervise::Args),
@@ -36,6 +39,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => cmd::serve::run(args),
+        #[cfg(feature = "server")]
+        Command::History(args) => cmd::history::run(args),
         Command::Supervise(args) => cmd::supervise::run(args),
     };
     match result {

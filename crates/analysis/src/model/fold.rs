@@ -1045,4 +1045,49 @@ mod tests {
         assert_eq!(m.totals.core_ms_used, 500);
         assert_eq!(m.totals.max_cores, 2);
     }
+
+    /// SQL metrics: plan accumulators get driver updates and successful tasks' updates (a
+    /// failed task's are dropped); adaptive re-planning replaces plan text and node names.
+    #[test]
+    fn sql_metrics_fold_from_driver_and_task_updates() {
+        let plan = |name: &str, acc: u32| {
+            format!(
+                r#"{{"nodeName":"{name}","simpleString":"{name}","children":[{{"nodeName":"Scan parquet","simpleString":"x","children":[],"metadata":{{}},"metrics":[{{"name":"number of files read","accumulatorId":7,"metricType":"sum"}},{{"name":"number of output rows","accumulatorId":{acc},"metricType":"sum"}}]}}],"metadata":{{}},"metrics":[]}}"#
+            )
+        };
+        let task_end = |id: u32, reason: &str, rows: u32| {
+            format!(
+                r#"{{"Event":"SparkListenerTaskEnd","Stage ID":0,"Stage Attempt ID":0,"Task End Reason":{{"Reason":"{reason}"}},"Task Info":{{"Task ID":{id},"Index":{id},"Attempt":0,"Launch Time":10,"Executor ID":"1","Host":"h","Locality":"ANY","Speculative":false,"Getting Result Time":0,"Finish Time":20,"Failed":false,"Killed":false,"Accumulables":[{{"ID":8,"Name":"number of output rows","Update":"{rows}","Value":"{rows}","Internal":true,"Count Failed Values":true,"Metadata":"sql"}}]}}}}"#
+            )
+        };
+        let lines = vec![
+            format!(
+                r#"{{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart","executionId":3,"description":"select 1","details":"","physicalPlanDescription":"== Physical Plan ==\nA","sparkPlanInfo":{},"time":5}}"#,
+                plan("Project", 8)
+            ),
+            r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerDriverAccumUpdates","executionId":3,"accumUpdates":[[7,42]]}"#.to_owned(),
+            task_end(1, "Success", 10),
+            task_end(2, "Success", 5),
+            task_end(3, "ExceptionFailure", 1000),
+            format!(
+                r#"{{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLAdaptiveExecutionUpdate","executionId":3,"physicalPlanDescription":"== Physical Plan ==\nB","sparkPlanInfo":{}}}"#,
+                plan("BroadcastNestedLoopJoin", 8)
+            ),
+            r#"{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd","executionId":3,"time":50,"errorMessage":""}"#.to_owned(),
+        ];
+        let m = fold(&lines);
+        let q = &m.sql[0];
+        assert_eq!(q.duration_ms(), Some(45));
+        assert_eq!(q.error_message, None);
+        assert!(q.physical_plan.ends_with('B'));
+        assert_eq!(
+            q.node_names,
+            vec!["BroadcastNestedLoopJoin", "Scan parquet"]
+        );
+        let metric = |name: &str| q.metrics.iter().find(|x| x.name == name).unwrap();
+        assert_eq!(metric("number of files read").value, 42);
+        assert_eq!(metric("number of output rows").value, 15);
+        assert_eq!(metric("number of output rows").max_update, 10);
+        assert_eq!(metric("number of output rows").updates, 2);
+    }
 }

@@ -3,5 +3,7 @@
 pub mod analyze;
 pub mod bench;
 #[cfg(feature = "server")]
+pub mod history;
+#[cfg(feature = "server")]
 pub mod serve;
 pub mod supervise;

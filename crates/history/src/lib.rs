@@ -1,0 +1,458 @@
+//! A Spark History Server-compatible model of event logs: folds each application's events the
+//! way Spark's `AppStatusListener` does and answers `/api/v1` with the same JSON as SHS.
+
+pub mod http;
+pub mod listener;
+pub mod model;
+pub mod tasks;
+pub mod time;
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::SystemTime;
+
+use regex::Regex;
+use serde_json::{json, Value};
+
+pub use listener::{AppState, AttemptListing};
+use model::{ApplicationAttemptInfo, ApplicationInfo};
+use time::format_gmt;
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    EventLog(#[from] sparkplane_eventlog::Error),
+    #[error("event log {path} has no application start event")]
+    NoApplication { path: PathBuf },
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Spark 4's default `spark.redaction.regex`.
+pub const REDACTION_REGEX: &str = "(?i)secret|password|token|access[.]?key|credential";
+/// Spark 3.x's default `spark.redaction.regex` (an SHS 3.x redacts with this one).
+pub const REDACTION_REGEX_SPARK3: &str = "(?i)secret|password|token|access[.]?key";
+
+static REDACTION: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(REDACTION_REGEX).ok());
+
+/// Spark's `Utils.REDACTION_REPLACEMENT_TEXT`.
+pub const REDACTED: &str = "*********(redacted)";
+
+/// One application attempt read from one event log.
+#[derive(Debug)]
+pub struct App {
+    pub path: PathBuf,
+    pub state: AppState,
+    pub in_progress: bool,
+    /// Newest modification time of the log's files (epoch ms).
+    pub last_updated: i64,
+    /// Total size of the log's files (change detection).
+    pub size: u64,
+    /// Recently re-read task detail, newest last (bounded: [`TASK_CACHE`] entries).
+    task_cache: std::sync::Mutex<Vec<(TaskKey, std::sync::Arc<tasks::StageTasks>)>>,
+}
+
+/// Which stage attempts a task re-read covers: one, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskKey {
+    One(i64, i64),
+    All,
+}
+
+/// How many task re-reads each application keeps.
+const TASK_CACHE: usize = 4;
+
+/// SHS's default quantiles for `withSummaries`/`taskSummary`.
+pub const DEFAULT_QUANTILES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+
+fn file_stats(log: &sparkplane_eventlog::EventLog) -> (i64, u64) {
+    let mut newest = 0i64;
+    let mut size = 0u64;
+    for f in log.files() {
+        if let Ok(m) = std::fs::metadata(&f.path) {
+            size += m.len();
+            if let Ok(t) = m.modified() {
+                let ms = t
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                    .unwrap_or(0);
+                newest = newest.max(ms);
+            }
+        }
+    }
+    (newest, size)
+}
+
+impl App {
+    /// Reads one application's log (file, rolling dir or legacy dir) and folds it.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let log = sparkplane_eventlog::open(path)?;
+        let mut state = AppState::new();
+        // A torn or corrupt tail still leaves everything before it, as SHS's replay does.
+        let _ = log.for_each_raw(|name, line| state.on_line(name, line));
+        if state.listing.app_id.is_none() {
+            return Err(Error::NoApplication {
+                path: path.to_owned(),
+            });
+        }
+        let (last_updated, size) = file_stats(&log);
+        Ok(Self {
+            path: path.to_owned(),
+            state,
+            in_progress: log.in_progress(),
+            last_updated,
+            size,
+            task_cache: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn stage_tasks(&self, key: TaskKey) -> std::sync::Arc<tasks::StageTasks> {
+        let mut cache = self
+            .task_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(pos) = cache.iter().position(|(k, _)| *k == key) {
+            let hit = cache.remove(pos);
+            let v = hit.1.clone();
+            cache.push(hit);
+            return v;
+        }
+        let st = match sparkplane_eventlog::open(&self.path) {
+            Ok(log) => match key {
+                TaskKey::One(s, a) => tasks::read_tasks(&log, &|x, y| (x, y) == (s, a)),
+                TaskKey::All => tasks::read_tasks(&log, &|_, _| true),
+            },
+            Err(_) => tasks::StageTasks::default(),
+        };
+        let v = std::sync::Arc::new(st);
+        cache.push((key, v.clone()));
+        if cache.len() > TASK_CACHE {
+            cache.remove(0);
+        }
+        v
+    }
+
+    /// `stages/{id}/{attempt}/taskSummary` (`None`: no successful task, SHS answers 404).
+    pub fn task_summary(&self, stage: i64, attempt: i64, quantiles: &[f64]) -> Option<Value> {
+        let st = self.stage_tasks(TaskKey::One(stage, attempt));
+        let rows = st.tasks.get(&(stage, attempt))?;
+        tasks::task_summary(rows, quantiles, self.last_updated)
+    }
+
+    /// `stages/{id}/{attempt}/taskList` sorted by task id; `status` filters (upper case).
+    pub fn task_list(
+        &self,
+        stage: i64,
+        attempt: i64,
+        offset: usize,
+        length: usize,
+        status: Option<&str>,
+    ) -> Vec<Value> {
+        let st = self.stage_tasks(TaskKey::One(stage, attempt));
+        let mut rows: Vec<&tasks::TaskRow> = st
+            .tasks
+            .get(&(stage, attempt))
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        rows.sort_by_key(|t| t.task_id);
+        let logs = self.state.executor_logs();
+        rows.into_iter()
+            .filter(|t| status.is_none_or(|s| t.status.eq_ignore_ascii_case(s)))
+            .skip(offset)
+            .take(length)
+            .map(|t| {
+                let l = logs.get(t.executor_id.as_str()).cloned().unwrap_or_default();
+                t.to_json(&l, self.last_updated)
+            })
+            .collect()
+    }
+
+    /// `stages?withSummaries=true`: every stage with its task and executor distributions.
+    pub fn stages_with_summaries(&self, quantiles: &[f64]) -> Vec<Value> {
+        let st = self.stage_tasks(TaskKey::All);
+        self.state
+            .stages()
+            .into_iter()
+            .filter_map(|s| {
+                let key = (s.stage_id, s.attempt_id);
+                let mut v = serde_json::to_value(&s).ok()?;
+                let lu = self.last_updated;
+                if let Some(m) = v.as_object_mut() {
+                    if let Some(d) = st
+                        .tasks
+                        .get(&key)
+                        .and_then(|rows| tasks::task_summary(rows, quantiles, lu))
+                    {
+                        m.insert("taskMetricsDistributions".into(), d);
+                    }
+                    if let Some(d) = tasks::executor_distributions(&st, key, quantiles, lu) {
+                        m.insert("executorMetricsDistributions".into(), d);
+                    }
+                }
+                Some(v)
+            })
+            .collect()
+    }
+
+    /// The application id.
+    pub fn id(&self) -> &str {
+        self.state.listing.app_id.as_deref().unwrap_or("")
+    }
+
+    /// The attempt id, if the application has attempts.
+    pub fn attempt_id(&self) -> Option<&str> {
+        self.state.listing.attempt_id.as_deref()
+    }
+
+    /// Whether SHS lists the attempt as completed.
+    pub fn completed(&self) -> bool {
+        self.state.listing.end_time.is_some() && !self.in_progress
+    }
+
+    /// `ApplicationAttemptInfo` of this attempt.
+    pub fn attempt_info(&self, log_dir: &str) -> ApplicationAttemptInfo {
+        let l = &self.state.listing;
+        let completed = self.completed();
+        let end = if completed {
+            l.end_time.unwrap_or(-1)
+        } else {
+            -1
+        };
+        ApplicationAttemptInfo {
+            attempt_id: l.attempt_id.clone(),
+            start_time: format_gmt(l.start_time),
+            end_time: format_gmt(end),
+            last_updated: format_gmt(self.last_updated),
+            duration: if completed { end - l.start_time } else { 0 },
+            spark_user: l.spark_user.clone(),
+            completed,
+            app_spark_version: l.spark_version.clone(),
+            start_time_epoch: l.start_time,
+            end_time_epoch: end,
+            last_updated_epoch: self.last_updated,
+            exit_code: if completed { l.exit_code } else { None },
+            log_source_name: log_dir.to_owned(),
+            log_source_full_path: log_dir.to_owned(),
+        }
+    }
+
+    /// `allexecutors` (`all`) or `executors`.
+    pub fn executors(&self, all: bool) -> Vec<model::ExecutorSummary> {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        self.state.executors(all, self.completed(), now)
+    }
+
+    /// `ApplicationInfo` holding only this attempt.
+    pub fn info(&self, log_source: &str) -> ApplicationInfo {
+        ApplicationInfo {
+            id: self.id().to_owned(),
+            name: self.state.listing.app_name.clone(),
+            attempts: vec![self.attempt_info(log_source)],
+        }
+    }
+
+    /// `/environment`, redacted (Spark 4's default regex) and sorted as SHS does.
+    pub fn environment(&self) -> Value {
+        self.environment_with(REDACTION.as_ref())
+    }
+
+    /// `/environment` redacted with `redaction` (SHS's `spark.redaction.regex`).
+    pub fn environment_with(&self, redaction: Option<&Regex>) -> Value {
+        let (env, rps) = self.state.environment_parts();
+        let empty = Value::Null;
+        let env = env.unwrap_or(&empty);
+        let pairs = |key: &str, redact: bool| -> Value {
+            let mut v: Vec<(String, String)> = env
+                .get(key)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if redact {
+                if let Some(re) = redaction {
+                    for (k, val) in &mut v {
+                        if re.is_match(k) || re.is_match(val) {
+                            *val = REDACTED.to_owned();
+                        }
+                    }
+                }
+            }
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Array(v.into_iter().map(|(k, v)| json!([k, v])).collect())
+        };
+        let jvm = |k: &str| {
+            env.pointer(&format!("/JVM Information/{k}"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        json!({
+            "runtime": {
+                "javaVersion": jvm("Java Version"),
+                "javaHome": jvm("Java Home"),
+                "scalaVersion": jvm("Scala Version"),
+            },
+            "sparkProperties": pairs("Spark Properties", true),
+            "hadoopProperties": pairs("Hadoop Properties", true),
+            "systemProperties": pairs("System Properties", true),
+            "metricsProperties": pairs("Metrics Properties", true),
+            "classpathEntries": pairs("Classpath Entries", false),
+            "resourceProfiles": rps,
+        })
+    }
+}
+
+/// Query of `/applications`.
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    /// `completed` or `running`.
+    pub status: Option<String>,
+    pub min_date: Option<i64>,
+    pub max_date: Option<i64>,
+    pub min_end_date: Option<i64>,
+    pub max_end_date: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// Every application of a log directory.
+#[derive(Debug, Default)]
+pub struct History {
+    pub log_dir: PathBuf,
+    pub apps: Vec<App>,
+    /// Logs that could not be read, with why.
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+impl History {
+    /// Scans `dir` and loads every application in it.
+    pub fn load(dir: &Path) -> Result<Self, Error> {
+        let mut h = Self {
+            log_dir: dir.to_owned(),
+            ..Self::default()
+        };
+        h.refresh()?;
+        Ok(h)
+    }
+
+    /// Re-scans the directory: new logs are loaded, logs whose size or mtime changed are
+    /// re-read, vanished logs are dropped. Returns how many logs were (re)loaded.
+    pub fn refresh(&mut self) -> Result<usize, Error> {
+        let entries = sparkplane_eventlog::list_applications(&self.log_dir)?;
+        let mut kept = Vec::with_capacity(entries.len());
+        let mut old: Vec<App> = std::mem::take(&mut self.apps);
+        let mut loaded = 0;
+        self.errors.clear();
+        for e in entries {
+            let pos = old.iter().position(|a| a.path == e.path);
+            let prev = pos.map(|p| old.swap_remove(p));
+            let unchanged = prev.as_ref().is_some_and(|a| {
+                sparkplane_eventlog::open(&a.path)
+                    .map(|log| file_stats(&log) == (a.last_updated, a.size))
+                    .unwrap_or(false)
+            });
+            match (prev, unchanged) {
+                (Some(a), true) => kept.push(a),
+                _ => match App::load(&e.path) {
+                    Ok(a) => {
+                        loaded += 1;
+                        kept.push(a);
+                    }
+                    Err(err) => self.errors.push((e.path.clone(), err.to_string())),
+                },
+            }
+        }
+        self.apps = kept;
+        Ok(loaded)
+    }
+
+    /// `file://` URL of the log directory (SHS's `logSourceName`).
+    pub fn source_name(&self) -> String {
+        let p = std::fs::canonicalize(&self.log_dir).unwrap_or_else(|_| self.log_dir.clone());
+        format!("file://{}", p.display())
+    }
+
+    /// Attempts of one application, newest first as SHS lists them.
+    pub fn attempts(&self, id: &str) -> Vec<&App> {
+        let mut v: Vec<&App> = self.apps.iter().filter(|a| a.id() == id).collect();
+        v.sort_by(|a, b| {
+            b.state
+                .listing
+                .start_time
+                .cmp(&a.state.listing.start_time)
+                .then_with(|| b.attempt_id().cmp(&a.attempt_id()))
+        });
+        v
+    }
+
+    /// One attempt (`None` attempt = the only/newest one).
+    pub fn app(&self, id: &str, attempt: Option<&str>) -> Option<&App> {
+        let v = self.attempts(id);
+        match attempt {
+            None => v.into_iter().next(),
+            Some(a) => v.into_iter().find(|x| x.attempt_id() == Some(a)),
+        }
+    }
+
+    /// `ApplicationInfo` of one application.
+    pub fn application(&self, id: &str) -> Option<ApplicationInfo> {
+        let v = self.attempts(id);
+        let first = v.first()?;
+        let src = self.source_name();
+        Some(ApplicationInfo {
+            id: id.to_owned(),
+            name: first.state.listing.app_name.clone(),
+            attempts: v.iter().map(|a| a.attempt_info(&src)).collect(),
+        })
+    }
+
+    /// `/applications` with SHS's filters, sorted like SHS (newest end, then start, first).
+    pub fn applications(&self, q: &ListQuery) -> Vec<ApplicationInfo> {
+        let mut ids: Vec<&str> = self.apps.iter().map(App::id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut infos: Vec<ApplicationInfo> =
+            ids.into_iter().filter_map(|id| self.application(id)).collect();
+        infos.retain(|app| {
+            app.attempts.iter().any(|a| {
+                let status_ok = match q.status.as_deref() {
+                    Some(s) if s.eq_ignore_ascii_case("completed") => a.completed,
+                    Some(s) if s.eq_ignore_ascii_case("running") => !a.completed,
+                    _ => true,
+                };
+                status_ok
+                    && q.min_date.is_none_or(|d| a.start_time_epoch >= d)
+                    && q.max_date.is_none_or(|d| a.start_time_epoch <= d)
+                    && q.min_end_date.is_none_or(|d| a.end_time_epoch >= d)
+                    && q.max_end_date.is_none_or(|d| a.end_time_epoch <= d)
+            })
+        });
+        let key = |a: &ApplicationInfo| {
+            a.attempts
+                .first()
+                .map(|x| (x.end_time_epoch, x.start_time_epoch))
+                .unwrap_or((0, 0))
+        };
+        infos.sort_by_key(|a| std::cmp::Reverse(key(a)));
+        if let Some(n) = q.limit {
+            infos.truncate(n);
+        }
+        infos
+    }
+}
+
+/// The Spark History Server release whose answers this crate reproduces.
+pub const SHS_VERSION: &str = "4.3.0";
+
+/// `/version` (`VersionInfo`).
+pub fn version() -> Value {
+    json!({ "spark": SHS_VERSION })
+}
