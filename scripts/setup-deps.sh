@@ -79,6 +79,14 @@ fi
 # tshark: loopback capture proving internal encryption (crates/runner/tests/encryption.rs).
 apt_install bubblewrap iproute2 procps tshark
 
+# --- export (issue 8) --------------------------------------------------------------------------
+# moto[server]: the real S3 endpoint (moto_server on loopback, started by the export tests);
+# brings boto3, which the tests use to inspect the bucket. tools/fault-proxy.py needs only Python.
+if ! "$ROOT/.venv/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
+  log "pip install moto[server] into $ROOT/.venv"
+  "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check 'moto[server]'
+fi
+
 # --- browser tests (portal, HTML report) -------------------------------------------------------
 # HTML report check (helper "insights"): Debian chromium driven by npm playwright-core, pinned by
 # tests/browser/package-lock.json; the npm cache lives outside the clone ($npm_config_cache).

@@ -39,16 +39,19 @@ fn read(h: &Shared) -> std::sync::RwLockReadGuard<'_, History> {
     h.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn date_param(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, Response> {
+/// A 400 answer's message.
+type BadRequest = String;
+
+fn date_param(q: &HashMap<String, String>, key: &str) -> Result<Option<i64>, BadRequest> {
     match q.get(key) {
         None => Ok(None),
         Some(s) => parse_date(s)
             .map(Some)
-            .ok_or_else(|| bad_request(format!("Couldn't parse date: {s}"))),
+            .ok_or_else(|| format!("Couldn't parse date: {s}")),
     }
 }
 
-fn list_query(q: &HashMap<String, String>) -> Result<ListQuery, Response> {
+fn list_query(q: &HashMap<String, String>) -> Result<ListQuery, BadRequest> {
     Ok(ListQuery {
         status: q.get("status").cloned(),
         min_date: date_param(q, "minDate")?,
@@ -57,7 +60,7 @@ fn list_query(q: &HashMap<String, String>) -> Result<ListQuery, Response> {
         max_end_date: date_param(q, "maxEndDate")?,
         limit: match q.get("limit") {
             None => None,
-            Some(s) => Some(s.parse().map_err(|_| bad_request(format!("bad limit: {s}")))?),
+            Some(s) => Some(s.parse().map_err(|_| format!("bad limit: {s}"))?),
         },
     })
 }
@@ -68,7 +71,7 @@ async fn applications(
 ) -> Response {
     match list_query(&q) {
         Ok(q) => Json(read(&h).applications(&q)).into_response(),
-        Err(r) => r,
+        Err(r) => bad_request(r),
     }
 }
 
@@ -144,11 +147,53 @@ fn endpoint(hist: &History, app: &App, tail: &[&str], q: &HashMap<String, String
                 if v.is_empty() {
                     not_found(format!("unknown stage: {id}"))
                 } else {
+                    let details = q.get("details").is_none_or(|d| d != "false");
+                    let v: Vec<Value> = v
+                        .into_iter()
+                        .filter_map(|s| serde_json::to_value(s).ok())
+                        .map(|mut s| {
+                            if details {
+                                app.add_details(&mut s);
+                            }
+                            s
+                        })
+                        .collect();
                     json(v)
                 }
             }
             Err(_) => not_found(format!("unknown stage: {id}")),
         },
+        ["stages", id, attempt, "taskSummary"] => {
+            let (Ok(i), Ok(a)) = (id.parse::<i64>(), attempt.parse::<i64>()) else {
+                return not_found("unknown stage");
+            };
+            let q = match quantiles(q) {
+                Ok(q) => q,
+                Err(r) => return bad_request(r),
+            };
+            if app
+                .state
+                .stage_attempts(i)
+                .iter()
+                .all(|s| s.attempt_id != a)
+            {
+                return not_found(format!("unknown stage {id} attempt {attempt}"));
+            }
+            match app.task_summary(i, a, &q) {
+                Some(v) => json(v),
+                None => not_found(format!(
+                    "No tasks reported metrics for {id} / {attempt} yet."
+                )),
+            }
+        }
+        ["stages", id, attempt, "taskList"] => {
+            let (Ok(i), Ok(a)) = (id.parse::<i64>(), attempt.parse::<i64>()) else {
+                return not_found("unknown stage");
+            };
+            let num = |k: &str, d: usize| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+            let status = q.get("status").map(|s| s.to_uppercase());
+            json(app.task_list(i, a, num("offset", 0), num("length", 20), status.as_deref()))
+        }
         ["stages", id, attempt] => {
             let (Ok(i), Ok(a)) = (id.parse::<i64>(), attempt.parse::<i64>()) else {
                 return not_found("unknown stage");
@@ -159,17 +204,67 @@ fn endpoint(hist: &History, app: &App, tail: &[&str], q: &HashMap<String, String
                 .into_iter()
                 .find(|s| s.attempt_id == a)
             {
-                Some(s) => json(s),
-                None => not_found(format!("unknown attempt for stage {id}.  Found attempts: []")),
+                Some(s) => {
+                    let Ok(mut s) = serde_json::to_value(s) else {
+                        return not_found("unknown stage");
+                    };
+                    if q.get("details").is_none_or(|d| d != "false") {
+                        app.add_details(&mut s);
+                    }
+                    json(s)
+                }
+                None => not_found(format!(
+                    "unknown attempt for stage {id}.  Found attempts: []"
+                )),
             }
         }
         ["executors"] => json(app.executors(false)),
         ["allexecutors"] => json(app.executors(true)),
         ["environment"] => json(app.environment()),
+        ["logs"] => match app.logs_zip() {
+            Ok(bytes) => {
+                let name = match app.attempt_id() {
+                    Some(a) => format!("eventLogs-{}-{a}.zip", app.id()),
+                    None => format!("eventLogs-{}.zip", app.id()),
+                };
+                (
+                    [
+                        (
+                            axum::http::header::CONTENT_TYPE,
+                            "application/octet-stream".to_owned(),
+                        ),
+                        (
+                            axum::http::header::CONTENT_DISPOSITION,
+                            format!("attachment; filename={name}"),
+                        ),
+                    ],
+                    bytes,
+                )
+                    .into_response()
+            }
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        },
         _ => {
             let _ = hist;
             not_found("unknown endpoint")
         }
+    }
+}
+
+/// `quantiles=0.0,0.5,…` (SHS's default when absent).
+fn quantiles(q: &HashMap<String, String>) -> Result<Vec<f64>, BadRequest> {
+    match q.get("quantiles") {
+        None => Ok(crate::DEFAULT_QUANTILES.to_vec()),
+        Some(s) => s
+            .split(',')
+            .map(|x| {
+                x.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| (0.0..=1.0).contains(v))
+                    .ok_or_else(|| format!("Bad value for parameter \"quantiles\": {s}"))
+            })
+            .collect(),
     }
 }
 
@@ -178,12 +273,28 @@ fn stages(app: &App, q: &HashMap<String, String>) -> Response {
         .get("status")
         .map(|s| s.split(',').map(str::to_uppercase).collect())
         .unwrap_or_default();
-    let v: Vec<Value> = app
-        .state
-        .stages()
+    let with_summaries = q.get("withSummaries").is_some_and(|v| v == "true");
+    let v: Vec<Value> = if with_summaries {
+        let qs = match quantiles(q) {
+            Ok(q) => q,
+            Err(r) => return bad_request(r),
+        };
+        app.stages_with_summaries(&qs)
+    } else {
+        app.state
+            .stages()
+            .into_iter()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .collect()
+    };
+    let v: Vec<Value> = v
         .into_iter()
-        .filter(|s| statuses.is_empty() || statuses.iter().any(|x| x == s.status))
-        .filter_map(|s| serde_json::to_value(s).ok())
+        .filter(|s| {
+            statuses.is_empty()
+                || s.get("status")
+                    .and_then(Value::as_str)
+                    .is_some_and(|st| statuses.iter().any(|x| x == st))
+        })
         .collect();
     json(v)
 }

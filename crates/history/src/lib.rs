@@ -6,6 +6,7 @@ pub mod listener;
 pub mod model;
 pub mod tasks;
 pub mod time;
+pub mod zip;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -165,10 +166,45 @@ impl App {
             .skip(offset)
             .take(length)
             .map(|t| {
-                let l = logs.get(t.executor_id.as_str()).cloned().unwrap_or_default();
+                let l = logs
+                    .get(t.executor_id.as_str())
+                    .cloned()
+                    .unwrap_or_default();
                 t.to_json(&l, self.last_updated)
             })
             .collect()
+    }
+
+    /// Adds `tasks` (task id → `TaskData`) and `executorSummary` to one stage attempt's JSON,
+    /// as `details=true` (the default of `stages/{id}` and `stages/{id}/{attempt}`) does.
+    pub fn add_details(&self, stage: &mut Value) {
+        let (Some(id), Some(att)) = (
+            stage.get("stageId").and_then(Value::as_i64),
+            stage.get("attemptId").and_then(Value::as_i64),
+        ) else {
+            return;
+        };
+        let st = self.stage_tasks(TaskKey::One(id, att));
+        let logs = self.state.executor_logs();
+        let mut tasks = serde_json::Map::new();
+        let mut rows: Vec<&tasks::TaskRow> = st
+            .tasks
+            .get(&(id, att))
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        rows.sort_by_key(|t| t.task_id);
+        for t in rows {
+            let l = logs
+                .get(t.executor_id.as_str())
+                .cloned()
+                .unwrap_or_default();
+            tasks.insert(t.task_id.to_string(), t.to_json(&l, self.last_updated));
+        }
+        let summaries = tasks::executor_summaries(&st, (id, att), self.last_updated);
+        if let Some(m) = stage.as_object_mut() {
+            m.insert("tasks".into(), Value::Object(tasks));
+            m.insert("executorSummary".into(), summaries);
+        }
     }
 
     /// `stages?withSummaries=true`: every stage with its task and executor distributions.
@@ -238,6 +274,17 @@ impl App {
             log_source_name: log_dir.to_owned(),
             log_source_full_path: log_dir.to_owned(),
         }
+    }
+
+    /// `logs`: the log's files as a zip (entries named relative to the log's parent dir).
+    pub fn logs_zip(&self) -> Result<Vec<u8>, Error> {
+        let log = sparkplane_eventlog::open(&self.path)?;
+        let base = self.path.parent().unwrap_or(&self.path);
+        let files: Vec<&Path> = log.files().iter().map(|f| f.path.as_path()).collect();
+        zip::zip_files(base, &files).map_err(|source| Error::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// `allexecutors` (`all`) or `executors`.
@@ -419,8 +466,10 @@ impl History {
         let mut ids: Vec<&str> = self.apps.iter().map(App::id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let mut infos: Vec<ApplicationInfo> =
-            ids.into_iter().filter_map(|id| self.application(id)).collect();
+        let mut infos: Vec<ApplicationInfo> = ids
+            .into_iter()
+            .filter_map(|id| self.application(id))
+            .collect();
         infos.retain(|app| {
             app.attempts.iter().any(|a| {
                 let status_ok = match q.status.as_deref() {

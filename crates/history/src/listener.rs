@@ -275,7 +275,10 @@ impl AppState {
             .and_then(Value::as_i64)
             .unwrap_or(0);
         let mut exec = serde_json::Map::new();
-        if let Some(m) = v.get("Executor Resource Requests").and_then(Value::as_object) {
+        if let Some(m) = v
+            .get("Executor Resource Requests")
+            .and_then(Value::as_object)
+        {
             for (k, r) in m {
                 exec.insert(
                     k.clone(),
@@ -987,7 +990,7 @@ fn exec_api(e: &LiveExecutor) -> ExecutorSummary {
         remove_time: e.remove_time.map(format_gmt),
         remove_reason: e.remove_reason.clone(),
         executor_logs: e.executor_logs.clone(),
-        memory_metrics: (e.total_on_heap >= 0).then(|| MemoryMetrics {
+        memory_metrics: (e.total_on_heap >= 0).then_some(MemoryMetrics {
             used_on_heap_storage_memory: 0,
             used_off_heap_storage_memory: 0,
             total_on_heap_storage_memory: e.total_on_heap,

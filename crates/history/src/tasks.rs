@@ -191,7 +191,10 @@ impl TaskRow {
         }
         m.insert("executorLogs".into(), json!(executor_logs));
         m.insert("schedulerDelay".into(), json!(self.scheduler_delay(lu)));
-        m.insert("gettingResultTime".into(), json!(self.getting_result_time(lu)));
+        m.insert(
+            "gettingResultTime".into(),
+            json!(self.getting_result_time(lu)),
+        );
         Value::Object(m)
     }
 }
@@ -413,7 +416,7 @@ pub fn task_summary(tasks: &[TaskRow], quantiles: &[f64], lu: i64) -> Option<Val
     // positions come from the number of successful tasks.
     #[allow(clippy::cast_precision_loss)]
     let over_all = |f: &dyn Fn(&TaskRow) -> Option<i64>| {
-        let mut all: Vec<f64> = tasks.iter().filter_map(|t| f(t)).map(|v| v as f64).collect();
+        let mut all: Vec<f64> = tasks.iter().filter_map(f).map(|v| v as f64).collect();
         all.sort_by(f64::total_cmp);
         let n = rows.len();
         json!(quantiles
@@ -488,13 +491,7 @@ struct ExecStage {
     peaks: Option<BTreeMap<String, i64>>,
 }
 
-/// `ExecutorMetricsDistributions` of one stage attempt.
-pub fn executor_distributions(
-    st: &StageTasks,
-    key: (i64, i64),
-    quantiles: &[f64],
-    lu: i64,
-) -> Option<Value> {
+fn exec_stage_summaries(st: &StageTasks, key: (i64, i64), lu: i64) -> BTreeMap<String, ExecStage> {
     let mut per: BTreeMap<String, ExecStage> = BTreeMap::new();
     for t in st.tasks.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
         if t.finish_time <= 0 {
@@ -538,6 +535,47 @@ pub fn executor_distributions(
             }
         }
     }
+    per
+}
+
+/// `ExecutorStageSummary` per executor (`stages/{id}?details=true`'s `executorSummary`).
+pub fn executor_summaries(st: &StageTasks, key: (i64, i64), lu: i64) -> Value {
+    let per = exec_stage_summaries(st, key, lu);
+    let mut out = Map::new();
+    for (id, e) in per {
+        let mut m = Map::new();
+        m.insert("taskTime".into(), json!(e.task_time));
+        m.insert("failedTasks".into(), json!(e.failed));
+        m.insert("succeededTasks".into(), json!(e.succeeded));
+        m.insert("killedTasks".into(), json!(e.killed));
+        m.insert("inputBytes".into(), json!(e.m.in_bytes));
+        m.insert("inputRecords".into(), json!(e.m.in_records));
+        m.insert("outputBytes".into(), json!(e.m.out_bytes));
+        m.insert("outputRecords".into(), json!(e.m.out_records));
+        m.insert("shuffleRead".into(), json!(e.m.sr_local_bytes));
+        m.insert("shuffleReadRecords".into(), json!(e.m.sr_records));
+        m.insert("shuffleWrite".into(), json!(e.m.sw_bytes));
+        m.insert("shuffleWriteRecords".into(), json!(e.m.sw_records));
+        m.insert("memoryBytesSpilled".into(), json!(e.m.mem_spill));
+        m.insert("diskBytesSpilled".into(), json!(e.m.disk_spill));
+        m.insert("isBlacklistedForStage".into(), json!(false));
+        if let Some(p) = &e.peaks {
+            m.insert("peakMemoryMetrics".into(), json!(p));
+        }
+        m.insert("isExcludedForStage".into(), json!(false));
+        out.insert(id, Value::Object(m));
+    }
+    Value::Object(out)
+}
+
+/// `ExecutorMetricsDistributions` of one stage attempt.
+pub fn executor_distributions(
+    st: &StageTasks,
+    key: (i64, i64),
+    quantiles: &[f64],
+    lu: i64,
+) -> Option<Value> {
+    let per = exec_stage_summaries(st, key, lu);
     let mut names: Vec<String> = Vec::new();
     for e in per.values() {
         for k in e.peaks.iter().flat_map(BTreeMap::keys) {
@@ -556,7 +594,12 @@ pub fn executor_distributions(
     for n in &names {
         peak.insert(
             n.clone(),
-            d(&|e| e.peaks.as_ref().and_then(|p| p.get(n).copied()).unwrap_or(0)),
+            d(&|e| {
+                e.peaks
+                    .as_ref()
+                    .and_then(|p| p.get(n).copied())
+                    .unwrap_or(0)
+            }),
         );
     }
     Some(json!({

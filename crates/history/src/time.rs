@@ -73,7 +73,10 @@ mod tests {
     fn formats_like_shs() {
         assert_eq!(format_gmt(1795548367517), "2026-11-24T19:26:07.517GMT");
         assert_eq!(format_gmt(-1), "1969-12-31T23:59:59.999GMT");
-        assert_eq!(parse_date("2026-11-24T19:26:07.517GMT"), Some(1795548367517));
+        assert_eq!(
+            parse_date("2026-11-24T19:26:07.517GMT"),
+            Some(1795548367517)
+        );
         assert_eq!(parse_date("1970-01-02"), Some(86_400_000));
     }
 }

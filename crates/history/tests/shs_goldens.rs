@@ -1,6 +1,8 @@
 //! Compares sparkplane's `/api/v1` answers with Spark History Server's saved answers
 //! (`tools/shs-snapshot.py`) for every log that has a snapshot.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -9,10 +11,22 @@ use sparkplane_history::{App, History};
 
 /// Fields that cannot be equal, by name, with the reason (also in README.md).
 const SKIPPED: &[(&str, &str)] = &[
-    ("lastUpdated", "modification time of the log file copy SHS read"),
-    ("lastUpdatedEpoch", "modification time of the log file copy SHS read"),
-    ("logSourceName", "the temporary directory SHS was pointed at"),
-    ("logSourceFullPath", "the temporary directory SHS was pointed at"),
+    (
+        "lastUpdated",
+        "modification time of the log file copy SHS read",
+    ),
+    (
+        "lastUpdatedEpoch",
+        "modification time of the log file copy SHS read",
+    ),
+    (
+        "logSourceName",
+        "the temporary directory SHS was pointed at",
+    ),
+    (
+        "logSourceFullPath",
+        "the temporary directory SHS was pointed at",
+    ),
     ("_snapshot_note", "added by tools/shs-snapshot.py"),
 ];
 
@@ -180,7 +194,9 @@ fn first_diff(a: &Value, b: &Value, path: &str) -> Option<String> {
 
 fn shs_version(sdir: &Path) -> Option<String> {
     let v = load(&sdir.join("snapshot-info.json"))?;
-    v.get("history_server_spark_version")?.as_str().map(str::to_owned)
+    v.get("history_server_spark_version")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 pub const ENDPOINTS: &[&str] = &[
@@ -214,9 +230,10 @@ fn endpoints_equal_shs_snapshots() {
             };
             // Tasks still running when the log ends have run "until the log's last update":
             // use the modification time of the copy SHS read, so durations are comparable.
-            if let Some(lu) = load_raw(&sdir.join("app.json"))
-                .and_then(|v| v.pointer("/attempts/0/lastUpdatedEpoch").and_then(Value::as_i64))
-            {
+            if let Some(lu) = load_raw(&sdir.join("app.json")).and_then(|v| {
+                v.pointer("/attempts/0/lastUpdatedEpoch")
+                    .and_then(Value::as_i64)
+            }) {
                 app.last_updated = lu;
             }
             let app = &*app;
@@ -228,7 +245,9 @@ fn endpoints_equal_shs_snapshots() {
                 if !app.completed() && ep.contains("executors") {
                     drop_running_driver_duration(&mut theirs);
                 }
-                if *ep == "version" && shs_version(sdir).as_deref() != Some(sparkplane_history::SHS_VERSION) {
+                if *ep == "version"
+                    && shs_version(sdir).as_deref() != Some(sparkplane_history::SHS_VERSION)
+                {
                     // The snapshot was taken with another SHS release (e.g. 3.5.8).
                     continue;
                 }
@@ -286,5 +305,9 @@ fn endpoints_equal_shs_snapshots() {
     for f in &failures {
         println!("DIFF {f}");
     }
-    assert!(failures.is_empty(), "{} endpoint answers differ from SHS", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} endpoint answers differ from SHS",
+        failures.len()
+    );
 }

@@ -192,6 +192,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
             settings.listen
         );
         axum_server::bind(settings.listen)
+            .acceptor(NoDelayAcceptor::new())
             .handle(handle)
             .serve(service)
             .await
@@ -207,7 +208,11 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
         let cfg = tls::server_config(certs, key)?;
         println!("listening on https://{}", settings.listen);
         let rustls = axum_server::tls_rustls::RustlsConfig::from_config(cfg);
-        axum_server::bind_rustls(settings.listen, rustls)
+        // TCP_NODELAY: a response is often two TLS records; without it Nagle's algorithm and
+        // delayed ACKs stall keep-alive connections by tens of milliseconds.
+        let acceptor = RustlsAcceptor::new(rustls).acceptor(NoDelayAcceptor::new());
+        axum_server::bind(settings.listen)
+            .acceptor(acceptor)
             .handle(handle)
             .serve(service)
             .await

@@ -21,6 +21,10 @@ enum Command {
     Analyze(cmd::analyze::Args),
     /// Run benchmarks and benchmark-data generators.
     Bench(cmd::bench::Args),
+    /// Analyse one event log locally and upload only its redacted summary (bucket or server).
+    Export(cmd::export::Args),
+    /// Run a Spark job (spark-submit …), then export its event log; returns the job's exit code.
+    Exec(cmd::exec::Args),
     /// Run the control-plane server (HTTPS API, portal).
     #[cfg(feature = "server")]
     Serve(cmd::serve::Args),
@@ -37,6 +41,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Exec(args) => cmd::exec::run(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => cmd::serve::run(args),
         #[cfg(feature = "server")]

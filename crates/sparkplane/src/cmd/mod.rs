@@ -2,6 +2,8 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod exec;
+pub mod export;
 #[cfg(feature = "server")]
 pub mod history;
 #[cfg(feature = "server")]
