@@ -36,7 +36,9 @@ impl Segment {
             || value == "."
             || value == ".."
             || value.len() > 255
-            || value.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+            || value
+                .chars()
+                .any(|c| c == '/' || c == '\\' || c.is_control());
         if bad {
             return Err(KeyError::BadSegment {
                 what,
@@ -152,6 +154,7 @@ impl SummaryKey {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -172,7 +175,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        for bad in ["s3://", "http://b/x", "s3://B/x", "s3://ab", "s3://bucket/a/../b"] {
+        for bad in [
+            "s3://",
+            "http://b/x",
+            "s3://B/x",
+            "s3://ab",
+            "s3://bucket/a/../b",
+        ] {
             assert!(bad.parse::<BucketUrl>().is_err(), "{bad}");
         }
         for bad in ["", ".", "..", "a/b", "a\\b", "a\nb"] {

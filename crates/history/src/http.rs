@@ -129,21 +129,21 @@ fn endpoint(hist: &History, app: &App, tail: &[&str], q: &HashMap<String, String
                 .map(|s| s.split(',').map(str::to_uppercase).collect())
                 .unwrap_or_default();
             let jobs: Vec<_> = app
-                .state
+                .state()
                 .jobs()
                 .into_iter()
                 .filter(|j| statuses.is_empty() || statuses.iter().any(|s| s == j.status))
                 .collect();
             json(jobs)
         }
-        ["jobs", id] => match id.parse::<i64>().ok().and_then(|i| app.state.job(i)) {
+        ["jobs", id] => match id.parse::<i64>().ok().and_then(|i| app.state().job(i)) {
             Some(j) => json(j),
             None => not_found(format!("unknown job: {id}")),
         },
         ["stages"] => stages(app, q),
         ["stages", id] => match id.parse::<i64>() {
             Ok(i) => {
-                let v = app.state.stage_attempts(i);
+                let v = app.state().stage_attempts(i);
                 if v.is_empty() {
                     not_found(format!("unknown stage: {id}"))
                 } else {
@@ -172,7 +172,7 @@ fn endpoint(hist: &History, app: &App, tail: &[&str], q: &HashMap<String, String
                 Err(r) => return bad_request(r),
             };
             if app
-                .state
+                .state()
                 .stage_attempts(i)
                 .iter()
                 .all(|s| s.attempt_id != a)
@@ -199,7 +199,7 @@ fn endpoint(hist: &History, app: &App, tail: &[&str], q: &HashMap<String, String
                 return not_found("unknown stage");
             };
             match app
-                .state
+                .state()
                 .stage_attempts(i)
                 .into_iter()
                 .find(|s| s.attempt_id == a)
@@ -281,7 +281,7 @@ fn stages(app: &App, q: &HashMap<String, String>) -> Response {
         };
         app.stages_with_summaries(&qs)
     } else {
-        app.state
+        app.state()
             .stages()
             .into_iter()
             .filter_map(|s| serde_json::to_value(s).ok())

@@ -47,7 +47,10 @@ pub const REDACTED: &str = "*********(redacted)";
 #[derive(Debug)]
 pub struct App {
     pub path: PathBuf,
-    pub state: AppState,
+    /// What `/applications` needs (read cheaply at scan time).
+    pub listing: AttemptListing,
+    /// The full fold, made on first use (listing a directory does not replay every log).
+    state: std::sync::OnceLock<AppState>,
     pub in_progress: bool,
     /// Newest modification time of the log's files (epoch ms).
     pub last_updated: i64,
@@ -70,6 +73,73 @@ const TASK_CACHE: usize = 4;
 /// SHS's default quantiles for `withSummaries`/`taskSummary`.
 pub const DEFAULT_QUANTILES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
+/// Folds a whole log. A torn or corrupt tail still leaves everything before it, as SHS's replay
+/// does.
+fn fold(log: &sparkplane_eventlog::EventLog) -> AppState {
+    let mut state = AppState::new();
+    let _ = log.for_each_raw(|name, line| state.on_line(name, line));
+    state
+}
+
+/// How far into an uncompressed log the listing looks for the application start.
+const HEAD_LINES: usize = 100;
+/// How much of the end of an uncompressed log the listing reads for the application end
+/// (SHS's `spark.history.fs.endEventReparseChunkSize` default).
+const TAIL_BYTES: u64 = 1 << 20;
+
+/// The listing of an uncompressed log from its first lines and last MiB, or `None` when the
+/// log is compressed or does not look like that (then the caller folds it all).
+fn quick_listing(log: &sparkplane_eventlog::EventLog) -> Option<AttemptListing> {
+    use sparkplane_eventlog::names;
+    use std::io::{BufRead, Read, Seek};
+    let files = log.files();
+    let (first, last) = (files.first()?, files.last()?);
+    if files.iter().any(|f| {
+        f.name_codec
+            .is_some_and(|c| c != sparkplane_eventlog::Codec::None)
+    }) {
+        return None;
+    }
+    let mut st = AppState::new();
+    let mut reader = std::io::BufReader::new(std::fs::File::open(&first.path).ok()?);
+    let mut line = Vec::new();
+    for _ in 0..HEAD_LINES {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 {
+            break;
+        }
+        if line.first() != Some(&b'{') {
+            return None;
+        }
+        if let Ok(name) = sparkplane_eventlog::parse_name(&line) {
+            if name == names::LOG_START || name == names::APPLICATION_START {
+                st.on_line(&name, &line);
+            }
+        }
+        if st.listing.app_id.is_some() {
+            break;
+        }
+    }
+    st.listing.app_id.as_ref()?;
+    let mut f = std::fs::File::open(&last.path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(std::io::SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+        .ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    let needle = names::APPLICATION_END.as_bytes();
+    for l in buf.split(|b| *b == b'\n') {
+        if l.windows(needle.len()).any(|w| w == needle) {
+            if let Ok(name) = sparkplane_eventlog::parse_name(l) {
+                if name == names::APPLICATION_END {
+                    st.on_line(&name, l);
+                }
+            }
+        }
+    }
+    Some(st.listing)
+}
+
 fn file_stats(log: &sparkplane_eventlog::EventLog) -> (i64, u64) {
     let mut newest = 0i64;
     let mut size = 0u64;
@@ -89,13 +159,22 @@ fn file_stats(log: &sparkplane_eventlog::EventLog) -> (i64, u64) {
 }
 
 impl App {
-    /// Reads one application's log (file, rolling dir or legacy dir) and folds it.
+    /// Scans one application's log (file, rolling dir or legacy dir) for its listing: an
+    /// uncompressed log is read only at its head and tail (like SHS's end-event reparse);
+    /// any other log is folded completely right away.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let log = sparkplane_eventlog::open(path)?;
-        let mut state = AppState::new();
-        // A torn or corrupt tail still leaves everything before it, as SHS's replay does.
-        let _ = log.for_each_raw(|name, line| state.on_line(name, line));
-        if state.listing.app_id.is_none() {
+        let state = std::sync::OnceLock::new();
+        let listing = match quick_listing(&log) {
+            Some(l) => l,
+            None => {
+                let full = fold(&log);
+                let l = full.listing.clone();
+                let _ = state.set(full);
+                l
+            }
+        };
+        if listing.app_id.is_none() {
             return Err(Error::NoApplication {
                 path: path.to_owned(),
             });
@@ -103,12 +182,22 @@ impl App {
         let (last_updated, size) = file_stats(&log);
         Ok(Self {
             path: path.to_owned(),
+            listing,
             state,
             in_progress: log.in_progress(),
             last_updated,
             size,
             task_cache: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// The application folded from its events (replayed on first use).
+    pub fn state(&self) -> &AppState {
+        self.state
+            .get_or_init(|| match sparkplane_eventlog::open(&self.path) {
+                Ok(log) => fold(&log),
+                Err(_) => AppState::new(),
+            })
     }
 
     fn stage_tasks(&self, key: TaskKey) -> std::sync::Arc<tasks::StageTasks> {
@@ -160,7 +249,7 @@ impl App {
             .map(|v| v.iter().collect())
             .unwrap_or_default();
         rows.sort_by_key(|t| t.task_id);
-        let logs = self.state.executor_logs();
+        let logs = self.state().executor_logs();
         rows.into_iter()
             .filter(|t| status.is_none_or(|s| t.status.eq_ignore_ascii_case(s)))
             .skip(offset)
@@ -185,7 +274,7 @@ impl App {
             return;
         };
         let st = self.stage_tasks(TaskKey::One(id, att));
-        let logs = self.state.executor_logs();
+        let logs = self.state().executor_logs();
         let mut tasks = serde_json::Map::new();
         let mut rows: Vec<&tasks::TaskRow> = st
             .tasks
@@ -210,7 +299,7 @@ impl App {
     /// `stages?withSummaries=true`: every stage with its task and executor distributions.
     pub fn stages_with_summaries(&self, quantiles: &[f64]) -> Vec<Value> {
         let st = self.stage_tasks(TaskKey::All);
-        self.state
+        self.state()
             .stages()
             .into_iter()
             .filter_map(|s| {
@@ -236,22 +325,22 @@ impl App {
 
     /// The application id.
     pub fn id(&self) -> &str {
-        self.state.listing.app_id.as_deref().unwrap_or("")
+        self.listing.app_id.as_deref().unwrap_or("")
     }
 
     /// The attempt id, if the application has attempts.
     pub fn attempt_id(&self) -> Option<&str> {
-        self.state.listing.attempt_id.as_deref()
+        self.listing.attempt_id.as_deref()
     }
 
     /// Whether SHS lists the attempt as completed.
     pub fn completed(&self) -> bool {
-        self.state.listing.end_time.is_some() && !self.in_progress
+        self.listing.end_time.is_some() && !self.in_progress
     }
 
     /// `ApplicationAttemptInfo` of this attempt.
     pub fn attempt_info(&self, log_dir: &str) -> ApplicationAttemptInfo {
-        let l = &self.state.listing;
+        let l = &self.listing;
         let completed = self.completed();
         let end = if completed {
             l.end_time.unwrap_or(-1)
@@ -293,14 +382,14 @@ impl App {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        self.state.executors(all, self.completed(), now)
+        self.state().executors(all, self.completed(), now)
     }
 
     /// `ApplicationInfo` holding only this attempt.
     pub fn info(&self, log_source: &str) -> ApplicationInfo {
         ApplicationInfo {
             id: self.id().to_owned(),
-            name: self.state.listing.app_name.clone(),
+            name: self.listing.app_name.clone(),
             attempts: vec![self.attempt_info(log_source)],
         }
     }
@@ -312,7 +401,7 @@ impl App {
 
     /// `/environment` redacted with `redaction` (SHS's `spark.redaction.regex`).
     pub fn environment_with(&self, redaction: Option<&Regex>) -> Value {
-        let (env, rps) = self.state.environment_parts();
+        let (env, rps) = self.state().environment_parts();
         let empty = Value::Null;
         let env = env.unwrap_or(&empty);
         let pairs = |key: &str, redact: bool| -> Value {
@@ -431,10 +520,9 @@ impl History {
     pub fn attempts(&self, id: &str) -> Vec<&App> {
         let mut v: Vec<&App> = self.apps.iter().filter(|a| a.id() == id).collect();
         v.sort_by(|a, b| {
-            b.state
-                .listing
+            b.listing
                 .start_time
-                .cmp(&a.state.listing.start_time)
+                .cmp(&a.listing.start_time)
                 .then_with(|| b.attempt_id().cmp(&a.attempt_id()))
         });
         v
@@ -456,7 +544,7 @@ impl History {
         let src = self.source_name();
         Some(ApplicationInfo {
             id: id.to_owned(),
-            name: first.state.listing.app_name.clone(),
+            name: first.listing.app_name.clone(),
             attempts: v.iter().map(|a| a.attempt_info(&src)).collect(),
         })
     }

@@ -119,8 +119,8 @@ fn load(p: &Path) -> Option<Value> {
 fn ours(app: &App, endpoint: &str, shs: &str) -> Value {
     let mut v = match endpoint {
         "app" => serde_json::to_value(app.info("")).unwrap(),
-        "jobs" => serde_json::to_value(app.state.jobs()).unwrap(),
-        "stages" => serde_json::to_value(app.state.stages()).unwrap(),
+        "jobs" => serde_json::to_value(app.state().jobs()).unwrap(),
+        "stages" => serde_json::to_value(app.state().stages()).unwrap(),
         "executors" => serde_json::to_value(app.executors(false)).unwrap(),
         "allexecutors" => serde_json::to_value(app.executors(true)).unwrap(),
         "environment" => {

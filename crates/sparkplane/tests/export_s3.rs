@@ -1,6 +1,8 @@
 //! `sparkplane export --to s3://…` against a real S3 endpoint (moto_server), with faults
 //! injected by tools/fault-proxy.py (issue 8).
 
+#![allow(clippy::unwrap_used)]
+
 mod export_support;
 
 use std::time::Duration;
@@ -42,7 +44,10 @@ fn export_puts_one_redacted_object_and_rerun_replaces_it() {
     assert!(summary["stages"].as_array().is_some_and(|s| !s.is_empty()));
     let raw = text(&bytes);
     for pii in planted() {
-        assert!(!raw.contains(&pii), "planted PII {pii:?} reached the bucket");
+        assert!(
+            !raw.contains(&pii),
+            "planted PII {pii:?} reached the bucket"
+        );
     }
 }
 
@@ -50,9 +55,16 @@ fn export_puts_one_redacted_object_and_rerun_replaces_it() {
 fn attempt_id_is_a_key_segment() {
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket("perf");
-    let log = root().join("testdata/eventlogs/spark43/attempt_suffixed_single/local-1795593810027_1.zstd");
+    let log = root()
+        .join("testdata/eventlogs/spark43/attempt_suffixed_single/local-1795593810027_1.zstd");
     let out = sparkplane()
-        .args(["export", "--event-log", log.to_str().unwrap(), "--to", "s3://perf"])
+        .args([
+            "export",
+            "--event-log",
+            log.to_str().unwrap(),
+            "--to",
+            "s3://perf",
+        ])
         .args(["--s3-endpoint", &moto.endpoint(), "--strict"])
         .output()
         .unwrap();
@@ -78,17 +90,35 @@ fn upload_failures_never_fail_the_step_unless_strict() {
         for strict in [false, true] {
             let mut cmd = sparkplane();
             cmd.args(["export", "--event-log", pii_log().to_str().unwrap()])
-                .args(["--to", "s3://perf/spark", "--s3-endpoint", &proxy.endpoint()])
+                .args([
+                    "--to",
+                    "s3://perf/spark",
+                    "--s3-endpoint",
+                    &proxy.endpoint(),
+                ])
                 .args(["--timeout", &timeout.to_string()]);
             if strict {
                 cmd.arg("--strict");
             }
             let (out, took) = timed(&mut cmd);
             let stderr = text(&out.stderr);
-            eprintln!("fault {mode} strict={strict}: {took:?} exit {:?}: {stderr}", out.status.code());
-            assert_eq!(out.status.code(), Some(if strict { 1 } else { 0 }), "{mode}: {stderr}");
-            assert!(stderr.contains("performance summary export failed after"), "{stderr}");
-            assert!(took <= Duration::from_secs(timeout + 2), "{mode}: took {took:?}");
+            eprintln!(
+                "fault {mode} strict={strict}: {took:?} exit {:?}: {stderr}",
+                out.status.code()
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(if strict { 1 } else { 0 }),
+                "{mode}: {stderr}"
+            );
+            assert!(
+                stderr.contains("performance summary export failed after"),
+                "{stderr}"
+            );
+            assert!(
+                took <= Duration::from_secs(timeout + 2),
+                "{mode}: took {took:?}"
+            );
         }
     }
     assert!(moto.keys("perf").is_empty());
@@ -102,26 +132,90 @@ fn slow_endpoint_is_bounded_by_the_default_timeout() {
     let (out, took) = timed(
         sparkplane()
             .args(["export", "--event-log", pii_log().to_str().unwrap()])
-            .args(["--to", "s3://perf/spark", "--s3-endpoint", &proxy.endpoint()]),
+            .args([
+                "--to",
+                "s3://perf/spark",
+                "--s3-endpoint",
+                &proxy.endpoint(),
+            ]),
     );
     eprintln!("slow, default --timeout: {took:?}");
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stderr).contains("timed out"), "{}", text(&out.stderr));
-    assert!(took >= Duration::from_secs(19) && took <= Duration::from_secs(22), "{took:?}");
+    assert!(
+        text(&out.stderr).contains("timed out"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        took >= Duration::from_secs(19) && took <= Duration::from_secs(22),
+        "{took:?}"
+    );
 }
 
 #[test]
 fn unreadable_log_is_reported_not_fatal() {
     // No endpoint needed: the analysis fails before any upload.
     let out = sparkplane()
-        .args(["export", "--event-log", "/nonexistent/eventlog", "--to", "s3://perf/x"])
+        .args([
+            "export",
+            "--event-log",
+            "/nonexistent/eventlog",
+            "--to",
+            "s3://perf/x",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("export failed"));
     let out = sparkplane()
-        .args(["export", "--event-log", "/nonexistent/eventlog", "--to", "s3://perf/x", "--strict"])
+        .args([
+            "export",
+            "--event-log",
+            "/nonexistent/eventlog",
+            "--to",
+            "s3://perf/x",
+            "--strict",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn help_documents_flags_and_examples() {
+    let out = sparkplane().args(["export", "--help"]).output().unwrap();
+    let help = text(&out.stdout);
+    for needle in [
+        "--event-log",
+        "--to",
+        "--server",
+        "--instance",
+        "--timeout",
+        "--strict",
+        "--s3-endpoint",
+        "--region",
+        "--apikey-file",
+        "--cacert",
+        "--insecure",
+        "[default: 20]",
+        "Examples:",
+        "<prefix>/<app_id>/<attempt_id>/summary.json",
+    ] {
+        assert!(
+            help.contains(needle),
+            "export --help lacks {needle:?}:\n{help}"
+        );
+    }
+    let out = sparkplane().args(["exec", "--help"]).output().unwrap();
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("spark-submit") && help.contains("Examples:"),
+        "{help}"
+    );
+    // A destination is required for export.
+    let out = sparkplane()
+        .args(["export", "--event-log", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

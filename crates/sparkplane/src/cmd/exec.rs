@@ -96,10 +96,7 @@ fn temp_log_dir() -> anyhow::Result<PathBuf> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!(
-        "sparkplane-exec-{}-{nanos}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("sparkplane-exec-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
@@ -196,10 +193,18 @@ mod tests {
 
     #[test]
     fn finds_user_confs() {
-        let argv = v(&["--conf", "spark.eventLog.dir=/x", "--conf=spark.eventLog.enabled=true", "app.py"]);
+        let argv = v(&[
+            "--conf",
+            "spark.eventLog.dir=/x",
+            "--conf=spark.eventLog.enabled=true",
+            "app.py",
+        ]);
         assert_eq!(user_conf(&argv, DIR), Some("/x"));
         assert_eq!(user_conf(&argv, ENABLED), Some("true"));
-        assert_eq!(user_conf(&v(&["-c", "spark.eventLog.dir=file:/y"]), DIR), Some("file:/y"));
+        assert_eq!(
+            user_conf(&v(&["-c", "spark.eventLog.dir=file:/y"]), DIR),
+            Some("file:/y")
+        );
         assert_eq!(user_conf(&v(&["app.py", "--conf"]), DIR), None);
         assert_eq!(local_dir("file:///tmp/e"), Some(PathBuf::from("/tmp/e")));
         assert_eq!(local_dir("hdfs://nn/e"), None);

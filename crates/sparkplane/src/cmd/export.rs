@@ -34,7 +34,12 @@ pub struct TargetArgs {
     #[arg(long, value_name = "s3://BUCKET/PREFIX", conflicts_with = "server")]
     pub to: Option<String>,
     /// Server mode: the sparkplane server's base URL.
-    #[arg(long, value_name = "URL", env = "SPARKPLANE_URL", requires = "instance")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SPARKPLANE_URL",
+        requires = "instance"
+    )]
     pub server: Option<String>,
     /// Server mode: the instance the summary belongs to.
     #[arg(long, value_name = "ID", env = "SPARKPLANE_INSTANCE")]
@@ -81,15 +86,17 @@ impl TargetArgs {
         let (Some(server), Some(instance)) = (&self.server, &self.instance) else {
             anyhow::bail!("give --to s3://BUCKET/PREFIX or --server URL --instance ID");
         };
-        let url = export::Url::parse(server)
-            .map_err(|e| anyhow::anyhow!("--server {server:?}: {e}"))?;
+        let url =
+            export::Url::parse(server).map_err(|e| anyhow::anyhow!("--server {server:?}: {e}"))?;
         let key_text = match &self.apikey_file {
             Some(file) => std::fs::read_to_string(file)
                 .map_err(|e| anyhow::anyhow!("--apikey-file {}: {e}", file.display()))?,
             None => std::env::var("SPARKPLANE_APIKEY").unwrap_or_default(),
         };
         let api_key = ApiKey::new(&key_text).ok_or_else(|| {
-            anyhow::anyhow!("server mode needs an Exporter API key in SPARKPLANE_APIKEY or --apikey-file")
+            anyhow::anyhow!(
+                "server mode needs an Exporter API key in SPARKPLANE_APIKEY or --apikey-file"
+            )
         })?;
         let tls = match (&self.cacert, self.insecure) {
             (Some(file), _) => export::TlsTrust::CaFile(file.clone()),

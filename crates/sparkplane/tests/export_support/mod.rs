@@ -1,5 +1,5 @@
 //! Shared by the export tests: a real S3 endpoint (moto_server), the fault proxy, boto3 checks.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -134,7 +134,12 @@ impl FaultProxy {
     pub fn start(target_port: u16, mode: &str) -> FaultProxy {
         let mut child = Command::new("python3")
             .arg(root().join("tools/fault-proxy.py"))
-            .args(["--target", &format!("127.0.0.1:{target_port}"), "--mode", mode])
+            .args([
+                "--target",
+                &format!("127.0.0.1:{target_port}"),
+                "--mode",
+                mode,
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("start tools/fault-proxy.py");
