@@ -82,11 +82,11 @@ pub enum ExportError {
     #[error("S3 upload failed: {0}")]
     S3(#[from] object_store::Error),
     /// The server could not be reached or answered garbage.
-    #[error("request to {url} failed: {source}")]
+    #[error("request to {url} failed: {detail}")]
     Http {
         url: String,
-        #[source]
-        source: reqwest::Error,
+        /// The client error with its causes (e.g. the certificate check that failed).
+        detail: String,
     },
     /// The server refused the API key exchange.
     #[error("token exchange refused: HTTP {status}: {message}")]

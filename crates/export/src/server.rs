@@ -107,7 +107,16 @@ pub(crate) async fn post(
     }
     let http_err = |url: &str| {
         let url = url.to_owned();
-        move |source| ExportError::Http { url, source }
+        move |source: reqwest::Error| {
+            let mut detail = source.to_string();
+            let mut cause = std::error::Error::source(&source);
+            while let Some(c) = cause {
+                detail.push_str(": ");
+                detail.push_str(&c.to_string());
+                cause = c.source();
+            }
+            ExportError::Http { url, detail }
+        }
     };
     let client = builder.build().map_err(http_err(target.url.as_str()))?;
 
