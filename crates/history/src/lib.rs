@@ -81,6 +81,21 @@ fn fold(log: &sparkplane_eventlog::EventLog) -> AppState {
     state
 }
 
+/// The listing from a scan of every line that parses only the start and end events.
+fn listing_scan(log: &sparkplane_eventlog::EventLog) -> AttemptListing {
+    use sparkplane_eventlog::names;
+    let mut state = AppState::new();
+    let _ = log.for_each_raw(|name, line| {
+        if name == names::LOG_START
+            || name == names::APPLICATION_START
+            || name == names::APPLICATION_END
+        {
+            state.on_line(name, line);
+        }
+    });
+    state.listing
+}
+
 /// How far into an uncompressed log the listing looks for the application start.
 const HEAD_LINES: usize = 100;
 /// How much of the end of an uncompressed log the listing reads for the application end
@@ -160,19 +175,15 @@ fn file_stats(log: &sparkplane_eventlog::EventLog) -> (i64, u64) {
 
 impl App {
     /// Scans one application's log (file, rolling dir or legacy dir) for its listing: an
-    /// uncompressed log is read only at its head and tail (like SHS's end-event reparse);
-    /// any other log is folded completely right away.
+    /// uncompressed log is read only at its head and tail (like SHS's end-event reparse), any
+    /// other log is decompressed and scanned for its start and end events only. The full fold
+    /// happens on the first request that needs it.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let log = sparkplane_eventlog::open(path)?;
         let state = std::sync::OnceLock::new();
         let listing = match quick_listing(&log) {
             Some(l) => l,
-            None => {
-                let full = fold(&log);
-                let l = full.listing.clone();
-                let _ = state.set(full);
-                l
-            }
+            None => listing_scan(&log),
         };
         if listing.app_id.is_none() {
             return Err(Error::NoApplication {

@@ -75,6 +75,19 @@ pub struct Settings {
     pub insecure_http: bool,
     /// Log filter.
     pub log: String,
+    /// Spark and the per-app supervisor; `None`: application routes answer 503.
+    pub runner: Option<RunnerSettings>,
+}
+
+/// How the server runs Spark applications (see `sparkplane_runner`).
+#[derive(Debug, Clone)]
+pub struct RunnerSettings {
+    /// `$SPARK_HOME` (with `bin/spark-submit`).
+    pub spark_home: PathBuf,
+    /// Python for PySpark; `None` = `python3` on `PATH`.
+    pub python: Option<PathBuf>,
+    /// The supervisor command (`[sparkplane, "supervise"]`).
+    pub supervisor: Vec<std::ffi::OsString>,
 }
 
 impl Settings {
@@ -109,6 +122,7 @@ impl Settings {
             tls,
             insecure_http: layer.insecure_http.unwrap_or(false),
             log: layer.log.unwrap_or_else(|| "info".into()),
+            runner: None,
         })
     }
 

@@ -29,7 +29,7 @@ use rand::RngCore;
 use sparkplane_iam::{ApiKey, FailureLimiter, PrincipalKind, TokenSigner};
 use sparkplane_store::{ApiKeyRecord, ObjectStoreSpec, Objects, Outcome, PrincipalRecord, Store};
 
-pub use config::{Settings, SettingsLayer};
+pub use config::{RunnerSettings, Settings, SettingsLayer};
 use state::{AppState, Inner};
 
 /// Failures starting or running the server.
@@ -145,6 +145,29 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
         .map(|n| n.get())
         .unwrap_or(2)
         * 2;
+    let runner_dir = settings.data_dir.join("runner");
+    let runner = match &settings.runner {
+        Some(rs) => {
+            let mut cfg =
+                sparkplane_runner::RunnerConfig::new(runner_dir.clone(), rs.spark_home.clone());
+            cfg.python = rs.python.clone();
+            cfg.supervisor = rs.supervisor.clone();
+            match sparkplane_runner::Runner::new(
+                cfg,
+                Arc::new(sparkplane_runner::AnalyzeCompletion),
+            ) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Spark runner not available; application routes answer 503");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let monitor = runner
+        .as_ref()
+        .map(|r| r.spawn_monitor(Duration::from_millis(500)));
     let state = AppState(Arc::new(Inner {
         store,
         objects,
@@ -153,6 +176,10 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
         hashing: tokio::sync::Semaphore::new(hashing_permits),
         metrics: metrics::Metrics::default(),
         openapi: std::sync::OnceLock::new(),
+        runner,
+        runner_dir,
+        runner_instances: std::sync::Mutex::new(std::collections::HashSet::new()),
+        monitor,
     }));
     let (router, api) = api::router(state.clone());
     let json = api

@@ -31,6 +31,14 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The OpenAPI document as JSON (set once the router is built).
     pub openapi: std::sync::OnceLock<String>,
+    /// Runs Spark applications (`None` when Spark is not configured).
+    pub runner: Option<sparkplane_runner::Runner>,
+    /// Root of the runner's data (`<data dir>/runner`); instances' upload areas live under it.
+    pub runner_dir: std::path::PathBuf,
+    /// Instances already handed to the runner (`ensure_instance`) since start.
+    pub runner_instances: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Drives application states while the server runs.
+    pub monitor: Option<sparkplane_runner::MonitorHandle>,
 }
 
 impl std::ops::Deref for AppState {

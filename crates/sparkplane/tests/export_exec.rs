@@ -155,4 +155,11 @@ fn exec_without_destination_still_runs_the_job() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(128 + 15));
+    // A SIGTERM sent to exec goes to the job; exec returns what the job then returns.
+    let out = sparkplane()
+        .args(["exec", "--", "sh", "-c"])
+        .arg("trap 'exit 9' TERM; kill -TERM $PPID; sleep 5 >/dev/null 2>&1 & wait")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9));
 }

@@ -217,3 +217,105 @@ fn apikey_file_and_down_server() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("export failed"));
 }
+
+/// A TLS server (Python `ssl`, self-signed certificate for 127.0.0.1 made by `openssl`) that
+/// plays the same contract; returns its URL, the certificate file and the process.
+fn tls_server(dir: &std::path::Path) -> Option<(String, std::path::PathBuf, Proc)> {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    if !made.is_ok_and(|o| o.status.success()) && missing("openssl") {
+        return None;
+    }
+    let script = format!(
+        r#"
+import http.server, json, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        if self.path == '/identity/token' and b'apikey={KEY}' in body:
+            code, answer = 200, json.dumps({{"access_token": "{TOKEN}"}})
+        elif self.path.endswith('/performance_summaries') and self.headers.get('Authorization') == 'Bearer {TOKEN}':
+            json.loads(body)
+            code, answer = 201, '{{}}'
+        else:
+            code, answer = 401, '{{"errors":[{{"code":"unauthorized","message":"no"}}]}}'
+        data = answer.encode()
+        self.send_response(code)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .arg(&cert)
+        .arg(&key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line.trim().parse().unwrap();
+    Some((format!("https://127.0.0.1:{port}"), cert, Proc(child)))
+}
+
+#[test]
+fn tls_is_verified_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, cert, _server)) = tls_server(dir.path()) else {
+        return;
+    };
+    let run = |extra: &[&std::ffi::OsStr]| {
+        let mut cmd = sparkplane();
+        cmd.args(["export", "--event-log", pii_log().to_str().unwrap()])
+            .args([
+                "--server",
+                &url,
+                "--instance",
+                "inst-1",
+                "--strict",
+                "--timeout",
+                "5",
+            ])
+            .args(extra)
+            .env("SPARKPLANE_APIKEY", KEY);
+        cmd.output().unwrap()
+    };
+    // Verification is on by default: a self-signed certificate is refused.
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    // Trusting the server's certificate, or turning verification off, works.
+    let out = run(&["--cacert".as_ref(), cert.as_os_str()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("performance summary exported in "));
+    let out = run(&["--insecure".as_ref()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

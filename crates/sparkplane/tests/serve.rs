@@ -36,7 +36,7 @@ impl Server {
     fn start_on(data: &Path, port: u16, extra: &[&str], envs: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sparkplane"));
         cmd.arg("serve").arg("--data-dir").arg(data);
-        if !extra.iter().any(|a| *a == "--config") {
+        if !extra.contains(&"--config") {
             cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
         }
         cmd.args(extra)

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, OpenAPI document, and the request middleware (request id, JSON error
 //! bodies for framework errors, metrics, security headers).
 
+pub mod applications;
 pub mod audit;
 pub mod identity;
 pub mod instances;
@@ -131,6 +132,16 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(instances::list_policies))
         .routes(routes!(instances::put_policy, instances::delete_policy))
         .routes(routes!(audit::instance))
+        .routes(routes!(applications::submit, applications::list))
+        .routes(routes!(applications::get, applications::stop))
+        .routes(routes!(applications::get_state))
+        .routes(routes!(applications::logs))
+        .routes(routes!(applications::performance))
+        .routes(routes!(
+            applications::put_file,
+            applications::get_file,
+            applications::delete_file
+        ))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(openapi_json))

@@ -8,6 +8,10 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 use super::export::{export_log, TargetArgs};
 
@@ -22,7 +26,7 @@ Unless the command line sets spark.eventLog.enabled / spark.eventLog.dir (with -
 spark-submit, and removes that directory after the export. With the user's own (local) log
 directory, the run's log is the newest application log modified since the job started. The
 exit status is the job's own (128+N when it was killed by signal N); the export's outcome is
-only printed.";
+only printed. SIGINT/SIGTERM/SIGHUP sent to exec are forwarded to the job.";
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
@@ -153,12 +157,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dir
     };
 
+    // While the job runs, exec itself must not die of SIGINT/SIGTERM/SIGHUP (the job's exit
+    // code is what the caller gets): they are forwarded to the job instead.
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot install signal handlers")?;
+    let forwarder = signals.handle();
     let started = SystemTime::now();
-    let status = Command::new(program)
+    let mut child = Command::new(program)
         .args(&argv)
-        .status()
+        .spawn()
         .with_context(|| format!("cannot run {program}"))?;
+    let pid = i32::try_from(child.id()).ok().map(Pid::from_raw);
+    let forwarding = std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if let (Some(pid), Ok(sig)) = (pid, Signal::try_from(sig)) {
+                // The job may have ended already; nothing to do then.
+                let _ = kill(pid, sig);
+            }
+        }
+    });
+    let status = child.wait().context("cannot wait for the job")?;
+    forwarder.close();
+    let _ = forwarding.join();
     let code = exit_code(status);
+    // From here on a signal ends exec at once, still with the job's exit code.
+    if let Ok(mut late) = Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        std::thread::spawn(move || {
+            if late.forever().next().is_some() {
+                std::process::exit(i32::from(code));
+            }
+        });
+    }
 
     if let Some(dir) = &log_dir {
         if !args.target.has_destination() {

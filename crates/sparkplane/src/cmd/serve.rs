@@ -41,6 +41,33 @@ pub struct Args {
     /// Log filter (default info), e.g. `sparkplane_server=debug`.
     #[arg(long, env = "SPARKPLANE_LOG")]
     log: Option<String>,
+    /// Spark installation for running applications (default: the project's `.venv` pyspark).
+    #[arg(long, env = "SPARK_HOME")]
+    spark_home: Option<PathBuf>,
+}
+
+/// Spark for the runner: `--spark-home` / `SPARK_HOME`, else the pip `pyspark` of a `.venv` in
+/// the working directory or in the source tree this binary was built from.
+fn runner_settings(spark_home: Option<PathBuf>) -> Option<sparkplane_server::RunnerSettings> {
+    // An explicit but wrong --spark-home is passed on: the server then says what is missing.
+    let home = spark_home.or_else(|| {
+            let build_root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+            [PathBuf::from("."), build_root]
+                .iter()
+                .find_map(|root| sparkplane_runner::find_spark_home(root))
+        })?;
+    // <venv>/lib/pythonX.Y/site-packages/pyspark → <venv>/bin/python
+    let python = home
+        .ancestors()
+        .nth(4)
+        .map(|venv| venv.join("bin/python"))
+        .filter(|p| p.is_file());
+    let exe = std::env::current_exe().ok()?;
+    Some(sparkplane_server::RunnerSettings {
+        spark_home: home,
+        python,
+        supervisor: vec![exe.into_os_string(), "supervise".into()],
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -59,7 +86,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => SettingsLayer::from_toml_file(path)?,
         None => SettingsLayer::default(),
     };
-    let settings = Settings::resolve(flags.or(file))?;
+    let mut settings = Settings::resolve(flags.or(file))?;
+    settings.runner = runner_settings(args.spark_home);
     sparkplane_server::telemetry::init(&settings.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

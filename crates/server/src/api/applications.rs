@@ -1,0 +1,678 @@
+//! Spark applications of an instance (`/v3/analytics_engines/{instance_id}/spark_applications`)
+//! and its upload area (`…/files/{path}`), in IBM Analytics Engine v3 shapes. The work is done
+//! by `sparkplane_runner`; this module authorizes, validates, audits and shapes answers.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path as FsPath, PathBuf};
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sparkplane_iam::Action;
+use sparkplane_runner::{
+    AppRecord, AppState as RunState, ApplicationDetails, Backend, InstanceSpec, Quota, Runner,
+    RunnerError,
+};
+use sparkplane_store::{InstanceRecord, Outcome};
+
+use crate::api::{rfc3339, ApiErrors};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{parse_json, Body, Query};
+use crate::state::{audit_event, AppState};
+
+const REDACTED: &str = "*********(redacted)";
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+/// Body of `POST …/spark_applications`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// What to run.
+    #[schema(value_type = Object)]
+    pub application_details: ApplicationDetails,
+}
+
+/// Answer of `POST …/spark_applications`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// Application id.
+    pub id: String,
+    /// `accepted`.
+    pub state: String,
+}
+
+/// One application (`GET …/spark_applications/{application_id}`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApplicationView {
+    /// Application id.
+    pub id: String,
+    /// `accepted|waiting|submitted|running|finished|failed|stopped`.
+    pub state: String,
+    /// The request, with secret-looking conf values and all env values redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub application_details: Option<serde_json::Value>,
+    /// Spark's own application id, once running.
+    pub spark_application_id: Option<String>,
+    /// RFC 3339: accepted.
+    pub submission_time: String,
+    /// RFC 3339: started (`spark-submit` running).
+    pub start_time: Option<String>,
+    /// RFC 3339: ended.
+    pub finish_time: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Driver exit code, once ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Effective Spark conf (secrets redacted); only on the single-application answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub effective_conf: Option<BTreeMap<String, String>>,
+}
+
+/// `GET …/spark_applications`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApplicationList {
+    /// Oldest first.
+    pub applications: Vec<ApplicationView>,
+    /// `start` value for the next page, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_start: Option<String>,
+}
+
+/// `GET …/spark_applications/{application_id}/state`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApplicationState {
+    /// Application id.
+    pub id: String,
+    /// State.
+    pub state: String,
+    /// RFC 3339.
+    pub start_time: Option<String>,
+    /// RFC 3339.
+    pub finish_time: Option<String>,
+}
+
+/// Query of `GET …/spark_applications`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only applications in this state.
+    pub state: Option<String>,
+    /// Page size (1–1000, default 100).
+    pub limit: Option<usize>,
+    /// Offset from a previous answer's `next_start`.
+    pub start: Option<String>,
+}
+
+/// Answer of `PUT …/files/{path}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FileView {
+    /// Path inside the instance's area (use it as `application`, `files`, `jars`…).
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+fn ms(v: Option<u64>) -> Option<String> {
+    v.and_then(|m| i64::try_from(m).ok()).map(rfc3339)
+}
+
+fn view(r: &AppRecord, details: Option<serde_json::Value>, full: bool) -> ApplicationView {
+    let l = &r.lifecycle;
+    ApplicationView {
+        id: r.id.clone(),
+        state: r.state().as_str().to_owned(),
+        application_details: details,
+        spark_application_id: r.spark_app_id.clone(),
+        submission_time: ms(Some(l.accepted_at())).unwrap_or_default(),
+        start_time: ms(l.submitted_at().or(l.running_at())),
+        finish_time: ms(l.ended_at()),
+        failure_reason: r.failure_reason.clone(),
+        exit_code: r.exit_code,
+        effective_conf: full.then(|| r.effective_conf.clone()),
+    }
+}
+
+fn map_err(e: RunnerError) -> ApiError {
+    match e {
+        RunnerError::UnknownApp(id) => ApiError::NotFound(format!("application `{id}` not found")),
+        RunnerError::InvalidId(_) => ApiError::NotFound("application not found".into()),
+        e @ (RunnerError::BadPath(_)
+        | RunnerError::Conf(_)
+        | RunnerError::Unsupported(_)
+        | RunnerError::Transition(_)) => ApiError::BadRequest(e.to_string()),
+        RunnerError::SparkMissing(m) => ApiError::Unavailable(format!("Spark not available: {m}")),
+        e => ApiError::Internal(e.to_string()),
+    }
+}
+
+fn runner(state: &AppState) -> Result<Runner, ApiError> {
+    state.runner.clone().ok_or_else(|| {
+        ApiError::Unavailable("Spark is not configured on this server (--spark-home)".into())
+    })
+}
+
+fn spec(inst: &InstanceRecord) -> InstanceSpec {
+    let u = |v: Option<i64>| v.and_then(|n| u32::try_from(n).ok());
+    InstanceSpec {
+        id: inst.id.clone(),
+        default_config: inst.default_config.clone(),
+        quota: Quota {
+            max_concurrent_apps: u(inst.limits.max_concurrent_applications),
+            max_cores: u(inst.limits.max_cores),
+        },
+        backend: Backend::Local,
+    }
+}
+
+/// Run a blocking runner call on the blocking pool, first handing the instance to the runner
+/// (always when `refresh`, else once per server start).
+async fn with_runner<T, F>(
+    state: &AppState,
+    inst: &InstanceRecord,
+    refresh: bool,
+    f: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Runner) -> Result<T, RunnerError> + Send + 'static,
+{
+    let r = runner(state)?;
+    let known = state
+        .runner_instances
+        .lock()
+        .map(|s| s.contains(&inst.id))
+        .unwrap_or(false);
+    let spec = (refresh || !known).then(|| spec(inst));
+    let id = inst.id.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        if let Some(spec) = spec {
+            r.ensure_instance(spec)?;
+        }
+        f(&r)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(map_err)?;
+    if let Ok(mut s) = state.runner_instances.lock() {
+        s.insert(id);
+    }
+    Ok(out)
+}
+
+async fn audit_ok(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    path: &str,
+    instance_id: &str,
+    status: u16,
+    detail: Option<String>,
+) -> Result<(), ApiError> {
+    let mut ev = audit_event(
+        Some(&caller.0.id),
+        action.as_str(),
+        path,
+        Some(instance_id),
+        Outcome::Success,
+        status,
+    );
+    ev.detail = detail;
+    state.store.record_audit(&ev).await?;
+    Ok(())
+}
+
+fn apps_path(instance_id: &str) -> String {
+    format!("/v3/analytics_engines/{instance_id}/spark_applications")
+}
+
+/// The request as stored, with env values and secret-looking conf values redacted.
+fn redacted_details(dir: &FsPath) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(dir.join("request.json")).ok()?;
+    let mut d: ApplicationDetails = serde_json::from_slice(&bytes).ok()?;
+    let red = sparkplane_analysis::redact::Redactor::shared();
+    for (k, v) in d.conf.iter_mut() {
+        if sparkplane_runner::conf::is_secret_key(k) || red.is_sensitive(k, v) {
+            *v = REDACTED.to_owned();
+        }
+    }
+    for v in d.env.values_mut() {
+        *v = REDACTED.to_owned();
+    }
+    serde_json::to_value(&d).ok()
+}
+
+/// Submit a Spark application (Writer).
+#[utoipa::path(post, path = "/v3/analytics_engines/{instance_id}/spark_applications", tag = "applications",
+    params(("instance_id" = String, Path, description = "Instance id")),
+    request_body = SubmitRequest,
+    responses((status = 202, description = "Accepted", body = Accepted), ApiErrors))]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let path = apps_path(&instance_id);
+    let (inst, _) = state
+        .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
+        .await?;
+    let req: SubmitRequest = parse_json(&body.0)?;
+    let details = req.application_details;
+    if details.application.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "field `application_details.application` is required".into(),
+        ));
+    }
+    for k in details.conf.keys() {
+        if sparkplane_runner::conf::is_protected_key(k) {
+            return Err(ApiError::BadRequest(format!(
+                "application_details.conf: key `{k}` is set by the platform and may not be set"
+            )));
+        }
+    }
+    let id = inst.id.clone();
+    let rec = with_runner(&state, &inst, true, move |r| r.submit(&id, details)).await?;
+    audit_ok(
+        &state,
+        &caller,
+        Action::AppWrite,
+        &format!("{path}/{}", rec.id),
+        &instance_id,
+        202,
+        Some("submit".into()),
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id: rec.id,
+            state: "accepted".into(),
+        }),
+    ))
+}
+
+/// List an instance's applications (Reader).
+#[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/spark_applications", tag = "applications",
+    params(("instance_id" = String, Path, description = "Instance id"), ListQuery),
+    responses((status = 200, description = "Applications", body = ApplicationList), ApiErrors))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(instance_id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ApplicationList>, ApiError> {
+    let path = apps_path(&instance_id);
+    let (inst, _) = state
+        .check_instance(&caller.0, &instance_id, Action::DataRead, &path)
+        .await?;
+    let filter = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(s.parse::<RunState>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "invalid query parameter `state`: `{s}` is not one of accepted, waiting, submitted, running, finished, failed, stopped"
+            ))
+        })?),
+    };
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid query parameter `limit`: must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    let start: usize = match q.start.as_deref() {
+        None => 0,
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::BadRequest("invalid query parameter `start`: not a page token".into())
+        })?,
+    };
+    let all = if state.runner.is_none() {
+        Vec::new()
+    } else {
+        let id = inst.id.clone();
+        with_runner(&state, &inst, false, move |r| r.list(&id, filter)).await?
+    };
+    let applications = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|r| view(r, None, false))
+        .collect();
+    let next = start.saturating_add(limit);
+    Ok(Json(ApplicationList {
+        applications,
+        next_start: (next < all.len()).then(|| next.to_string()),
+    }))
+}
+
+async fn record_of(
+    state: &AppState,
+    caller: &Caller,
+    instance_id: &str,
+    app_id: &str,
+    action: Action,
+    path: &str,
+) -> Result<(Runner, AppRecord, PathBuf), ApiError> {
+    let (inst, _) = state
+        .check_instance(&caller.0, instance_id, action, path)
+        .await?;
+    let not_found = || ApiError::NotFound(format!("application `{app_id}` not found"));
+    if state.runner.is_none() {
+        return Err(not_found());
+    }
+    let app = app_id.to_owned();
+    let id = inst.id.clone();
+    with_runner(state, &inst, false, move |r| {
+        let rec = r.get(&id, &app)?;
+        let dir = r.app_dir(&id, &app)?;
+        Ok((r.clone(), rec, dir))
+    })
+    .await
+}
+
+/// Get one application (Reader).
+#[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/spark_applications/{application_id}", tag = "applications",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("application_id" = String, Path, description = "Application id")),
+    responses((status = 200, description = "The application", body = ApplicationView), ApiErrors))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, app_id)): Path<(String, String)>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    let path = format!("{}/{app_id}", apps_path(&instance_id));
+    let (_, rec, dir) =
+        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    let details = tokio::task::spawn_blocking(move || redacted_details(&dir))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(view(&rec, details, true)))
+}
+
+/// Get an application's state (Reader).
+#[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/spark_applications/{application_id}/state", tag = "applications",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("application_id" = String, Path, description = "Application id")),
+    responses((status = 200, description = "State", body = ApplicationState), ApiErrors))]
+pub async fn get_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, app_id)): Path<(String, String)>,
+) -> Result<Json<ApplicationState>, ApiError> {
+    let path = format!("{}/{app_id}/state", apps_path(&instance_id));
+    let (_, rec, _) =
+        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    let v = view(&rec, None, false);
+    Ok(Json(ApplicationState {
+        id: v.id,
+        state: v.state,
+        start_time: v.start_time,
+        finish_time: v.finish_time,
+    }))
+}
+
+/// Stop an application (Writer); idempotent, it ends `stopped`.
+#[utoipa::path(delete, path = "/v3/analytics_engines/{instance_id}/spark_applications/{application_id}", tag = "applications",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("application_id" = String, Path, description = "Application id")),
+    responses((status = 204, description = "Stopping or already ended"), ApiErrors))]
+pub async fn stop(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, app_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let path = format!("{}/{app_id}", apps_path(&instance_id));
+    let (r, _, _) =
+        record_of(&state, &caller, &instance_id, &app_id, Action::AppWrite, &path).await?;
+    let (i, a) = (instance_id.clone(), app_id.clone());
+    tokio::task::spawn_blocking(move || r.stop(&i, &a))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(map_err)?;
+    audit_ok(
+        &state,
+        &caller,
+        Action::AppWrite,
+        &path,
+        &instance_id,
+        204,
+        Some("stop".into()),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The driver log, redacted (Reader).
+#[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/spark_applications/{application_id}/logs", tag = "applications",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("application_id" = String, Path, description = "Application id")),
+    responses((status = 200, description = "Driver log", body = String, content_type = "text/plain"), ApiErrors))]
+pub async fn logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, app_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let path = format!("{}/{app_id}/logs", apps_path(&instance_id));
+    let (r, _, _) =
+        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    let text = tokio::task::spawn_blocking(move || {
+        r.driver_log(&instance_id, &app_id).map(|t| {
+            sparkplane_analysis::redact::Redactor::shared()
+                .text(&t)
+                .into_owned()
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(map_err)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+/// The performance summary of an ended application (Reader).
+#[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/spark_applications/{application_id}/performance", tag = "applications",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("application_id" = String, Path, description = "Application id")),
+    responses((status = 200, description = "Summary JSON (schema_version, app, stages, insights, …)", body = Object), ApiErrors))]
+pub async fn performance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, app_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let path = format!("{}/{app_id}/performance", apps_path(&instance_id));
+    let (_, rec, dir) =
+        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    match tokio::fs::read(dir.join("summary.json")).await {
+        Ok(b) => Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::NotFound(format!(
+            "performance summary of application `{app_id}` is not available yet (state {}); it is written when the run ends",
+            rec.state()
+        ))),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+/// The instance's upload area (same directory the runner resolves `application` in).
+fn files_area(state: &AppState, instance_id: &str) -> PathBuf {
+    state
+        .runner_dir
+        .join("instances")
+        .join(instance_id)
+        .join("files")
+}
+
+/// `rel` as a path inside `area`, refusing anything that could escape it.
+fn file_in_area(area: &FsPath, rel: &str) -> Result<PathBuf, ApiError> {
+    let bad = || ApiError::BadRequest(format!("path `{rel}` is not inside the instance's area"));
+    let p = FsPath::new(rel);
+    if rel.is_empty()
+        || rel.len() > 1024
+        || rel.contains('\0')
+        || p.components().any(|c| !matches!(c, Component::Normal(_)))
+    {
+        return Err(bad());
+    }
+    let full = area.join(p);
+    // No component may be a symlink (it could point out of the area).
+    let mut cur = area.to_path_buf();
+    for c in p.components() {
+        cur.push(c);
+        if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(bad());
+        }
+    }
+    Ok(full)
+}
+
+fn private_dirs(dir: &FsPath) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+fn files_path(instance_id: &str, rel: &str) -> String {
+    format!("/v3/analytics_engines/{instance_id}/files/{rel}")
+}
+
+/// Upload a file into the instance's area (Writer). Raw bytes, at most 1 MiB.
+#[utoipa::path(put, path = "/v3/analytics_engines/{instance_id}/files/{*path}", tag = "files",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("path" = String, Path, description = "Path inside the instance's area")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "Stored", body = FileView), ApiErrors))]
+pub async fn put_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, rel)): Path<(String, String)>,
+    body: Body,
+) -> Result<(StatusCode, Json<FileView>), ApiError> {
+    let path = files_path(&instance_id, &rel);
+    state
+        .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
+        .await?;
+    let area = files_area(&state, &instance_id);
+    let target = file_in_area(&area, &rel)?;
+    let size = body.0.len() as u64;
+    let t = target.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(parent) = t.parent() {
+            private_dirs(parent)?;
+        }
+        let tmp = t.with_file_name(format!(
+            ".upload-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&body.0)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &t)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(format!("{}: {e}", target.display())))?;
+    audit_ok(
+        &state,
+        &caller,
+        Action::AppWrite,
+        &path,
+        &instance_id,
+        201,
+        Some(format!("upload {size} bytes")),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(FileView { path: rel, size })))
+}
+
+/// Download a file of the instance's area (Writer).
+#[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/files/{*path}", tag = "files",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("path" = String, Path, description = "Path inside the instance's area")),
+    responses((status = 200, description = "The bytes", body = Vec<u8>, content_type = "application/octet-stream"), ApiErrors))]
+pub async fn get_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, rel)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let path = files_path(&instance_id, &rel);
+    state
+        .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
+        .await?;
+    let target = file_in_area(&files_area(&state, &instance_id), &rel)?;
+    match tokio::fs::read(&target).await {
+        Ok(b) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], b).into_response()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+            ) || target.is_dir() =>
+        {
+            Err(ApiError::NotFound(format!("file `{rel}` not found")))
+        }
+        Err(e) => Err(ApiError::Internal(format!("{}: {e}", target.display()))),
+    }
+}
+
+/// Delete a file of the instance's area (Writer); idempotent.
+#[utoipa::path(delete, path = "/v3/analytics_engines/{instance_id}/files/{*path}", tag = "files",
+    params(("instance_id" = String, Path, description = "Instance id"),
+           ("path" = String, Path, description = "Path inside the instance's area")),
+    responses((status = 204, description = "Deleted (or absent)"), ApiErrors))]
+pub async fn delete_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((instance_id, rel)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let path = files_path(&instance_id, &rel);
+    state
+        .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
+        .await?;
+    let target = file_in_area(&files_area(&state, &instance_id), &rel)?;
+    match tokio::fs::remove_file(&target).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ApiError::Internal(format!("{}: {e}", target.display()))),
+    }
+    audit_ok(
+        &state,
+        &caller,
+        Action::AppWrite,
+        &path,
+        &instance_id,
+        204,
+        Some("delete file".into()),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_escaping_the_area_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let area = dir.path();
+        for bad in ["../x", "/etc/passwd", "a/../../b", "", "./a"] {
+            assert!(file_in_area(area, bad).is_err(), "{bad}");
+        }
+        std::os::unix::fs::symlink("/etc", area.join("link")).unwrap();
+        assert!(file_in_area(area, "link/passwd").is_err());
+        assert_eq!(file_in_area(area, "a/b.py").unwrap(), area.join("a/b.py"));
+    }
+}
