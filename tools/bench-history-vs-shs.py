@@ -1,6 +1,6 @@
 """Benchmark `sparkplane history` against Spark's own History Server on a directory of 200 logs.
 
-Usage: .venv/bin/python tools/bench-history-vs-shs.py SPARKPLANE_BINARY [--copies 200]
+Usage: .venv/bin/python tools/bench-history-vs-shs.py BINARY [--copies 200]
                                                        [--keep DIR] [--out results.json]
 Builds DIR (default a temp dir) with COPIES-1 synthetic copies of the uncompressed shared logs
 (Spark 4.3 python_udf_plain and etl_mixed_rolling, Spark 3.5 etl_mixed/join_skew/python_udf),
@@ -10,7 +10,9 @@ both at once, on a 2-core machine):
   * time from process start to a complete `/api/v1/applications` listing (all COPIES apps),
   * time from then to the `/api/v1/applications/<largest>/stages` answer,
   * peak resident memory of the server process (VmHWM).
-Needs pyspark (its History Server) and Java 17+.
+BINARY is target/release/sparkplane or target/release/examples/serve
+(`cargo build --release -p sparkplane-history --example serve`); it is run as
+`BINARY history --log-dir DIR --listen ADDR`. Needs pyspark (its History Server) and Java 17+.
 """
 import json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
 

@@ -190,6 +190,9 @@ struct Rule {
     action: Action,
     roles: &'static [Role],
     administrator: bool,
+    /// Instance data (applications, logs, summaries, files): a caller without a role gets
+    /// `NotFound` even as Administrator, so not even the existence of an application leaks.
+    data: bool,
 }
 
 use Role::{Exporter, Manager, Reader, Writer};
@@ -197,20 +200,20 @@ use Role::{Exporter, Manager, Reader, Writer};
 /// THE policy table. One row per action.
 #[rustfmt::skip]
 const RULES: &[Rule] = &[
-    Rule { action: Action::PrincipalsManage, roles: &[], administrator: true },
-    Rule { action: Action::ApiKeysManage, roles: &[], administrator: true },
-    Rule { action: Action::PlatformAuditRead, roles: &[], administrator: true },
-    Rule { action: Action::InstanceCreate, roles: &[], administrator: true },
-    Rule { action: Action::InstanceRead, roles: &[Reader, Writer, Manager], administrator: true },
-    Rule { action: Action::InstanceDelete, roles: &[], administrator: true },
-    Rule { action: Action::ConfigRead, roles: &[Reader, Writer, Manager], administrator: false },
-    Rule { action: Action::ConfigWrite, roles: &[Manager], administrator: false },
-    Rule { action: Action::AccessRead, roles: &[Manager], administrator: true },
-    Rule { action: Action::AccessWrite, roles: &[Manager], administrator: true },
-    Rule { action: Action::InstanceAuditRead, roles: &[Manager], administrator: true },
-    Rule { action: Action::DataRead, roles: &[Reader, Writer, Manager], administrator: false },
-    Rule { action: Action::AppWrite, roles: &[Writer, Manager], administrator: false },
-    Rule { action: Action::SummaryWrite, roles: &[Writer, Manager, Exporter], administrator: false },
+    Rule { action: Action::PrincipalsManage, roles: &[], administrator: true, data: false },
+    Rule { action: Action::ApiKeysManage, roles: &[], administrator: true, data: false },
+    Rule { action: Action::PlatformAuditRead, roles: &[], administrator: true, data: false },
+    Rule { action: Action::InstanceCreate, roles: &[], administrator: true, data: false },
+    Rule { action: Action::InstanceRead, roles: &[Reader, Writer, Manager], administrator: true, data: false },
+    Rule { action: Action::InstanceDelete, roles: &[], administrator: true, data: false },
+    Rule { action: Action::ConfigRead, roles: &[Reader, Writer, Manager], administrator: false, data: false },
+    Rule { action: Action::ConfigWrite, roles: &[Manager], administrator: false, data: false },
+    Rule { action: Action::AccessRead, roles: &[Manager], administrator: true, data: false },
+    Rule { action: Action::AccessWrite, roles: &[Manager], administrator: true, data: false },
+    Rule { action: Action::InstanceAuditRead, roles: &[Manager], administrator: true, data: false },
+    Rule { action: Action::DataRead, roles: &[Reader, Writer, Manager], administrator: false, data: true },
+    Rule { action: Action::AppWrite, roles: &[Writer, Manager], administrator: false, data: true },
+    Rule { action: Action::SummaryWrite, roles: &[Writer, Manager, Exporter], administrator: false, data: false },
 ];
 
 /// The one authorization decision of sparkplane.
@@ -219,7 +222,8 @@ const RULES: &[Rule] = &[
 /// * Instance actions: allowed by the caller's role per the table, or by Administrator where the
 ///   table says so. A caller with no role (and not Administrator) gets `NotFound`, so an
 ///   instance's existence is not leaked; a role (or Administrator) without the action gets
-///   `Forbidden`.
+///   `Forbidden` — except for instance data (`data` rows: applications, logs, summaries, files),
+///   where an Administrator without a role gets `NotFound` too.
 pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) -> Decision {
     let Some(rule) = RULES.iter().find(|r| r.action == action) else {
         return Decision::Forbidden;
@@ -244,7 +248,7 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
             let by_role = caller_role.is_some_and(|r| rule.roles.contains(&r));
             if by_role || (rule.administrator && principal.administrator) {
                 Decision::Allow
-            } else if caller_role.is_some() || principal.administrator {
+            } else if caller_role.is_some() || (principal.administrator && !rule.data) {
                 Decision::Forbidden
             } else {
                 Decision::NotFound
@@ -299,9 +303,14 @@ mod tests {
             authorize(&user(true), Action::InstanceRead, inst),
             Decision::Allow
         );
+        // Administrator without a role: instance data is not found (not merely forbidden).
         assert_eq!(
             authorize(&user(true), Action::DataRead, inst),
-            Decision::Forbidden
+            Decision::NotFound
+        );
+        assert_eq!(
+            authorize(&user(true), Action::AppWrite, inst),
+            Decision::NotFound
         );
         let reader = Resource::Instance {
             caller_role: Some(Role::Reader),

@@ -40,7 +40,7 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// 413: body over the limit.
-    #[error("request body is larger than 1 MiB")]
+    #[error("request body is larger than allowed (1 MiB; 64 MiB for files)")]
     PayloadTooLarge,
     /// 415.
     #[error("{0}")]

@@ -59,18 +59,19 @@ const MATRIX: &[(&str, &str, [u16; 10])] = &[
     ("PUT",    "/v3/analytics_engines/{A}/access_policies/{U}",     [401, 401, 401, 401, 401, 403, 403, 200, 200, 404]),
     ("DELETE", "/v3/analytics_engines/{A}/access_policies/{U}",     [401, 401, 401, 401, 401, 403, 403, 204, 204, 404]),
     ("GET",    "/v3/analytics_engines/{A}/audit_events",            [401, 401, 401, 401, 401, 403, 403, 200, 200, 404]),
-    // Spark applications (no Spark runner in this harness: nothing has been submitted; the
-    // submission is refused for its protected conf key before it reaches the runner).
-    ("POST",   "/v3/analytics_engines/{A}/spark_applications",      [401, 401, 401, 401, 401, 403, 400, 400, 403, 404]),
-    ("GET",    "/v3/analytics_engines/{A}/spark_applications",      [401, 401, 401, 401, 401, 200, 200, 200, 403, 404]),
-    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}",  [401, 401, 401, 401, 401, 404, 404, 404, 403, 404]),
-    ("DELETE", "/v3/analytics_engines/{A}/spark_applications/{X}",  [401, 401, 401, 401, 401, 403, 404, 404, 403, 404]),
-    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}/state", [401, 401, 401, 401, 401, 404, 404, 404, 403, 404]),
-    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}/logs", [401, 401, 401, 401, 401, 404, 404, 404, 403, 404]),
-    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}/performance", [401, 401, 401, 401, 401, 404, 404, 404, 403, 404]),
-    ("PUT",    "/v3/analytics_engines/{A}/files/{F}",               [401, 401, 401, 401, 401, 403, 201, 201, 403, 404]),
-    ("GET",    "/v3/analytics_engines/{A}/files/{F}",               [401, 401, 401, 401, 401, 403, 404, 404, 403, 404]),
-    ("DELETE", "/v3/analytics_engines/{A}/files/{F}",               [401, 401, 401, 401, 401, 403, 204, 204, 403, 404]),
+    // Spark applications and files (no Spark runner in this harness: nothing has been
+    // submitted; the submission is refused for its protected conf key before it reaches the
+    // runner). Instance data: Administrator without a role gets 404, like no role at all.
+    ("POST",   "/v3/analytics_engines/{A}/spark_applications",      [401, 401, 401, 401, 401, 403, 400, 400, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/spark_applications",      [401, 401, 401, 401, 401, 200, 200, 200, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}",  [401, 401, 401, 401, 401, 404, 404, 404, 404, 404]),
+    ("DELETE", "/v3/analytics_engines/{A}/spark_applications/{X}",  [401, 401, 401, 401, 401, 403, 404, 404, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}/state", [401, 401, 401, 401, 401, 404, 404, 404, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}/logs", [401, 401, 401, 401, 401, 404, 404, 404, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/spark_applications/{X}/performance", [401, 401, 401, 401, 401, 404, 404, 404, 404, 404]),
+    ("PUT",    "/v3/analytics_engines/{A}/files/{F}",               [401, 401, 401, 401, 401, 403, 201, 201, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/files/{F}",               [401, 401, 401, 401, 401, 403, 404, 404, 404, 404]),
+    ("DELETE", "/v3/analytics_engines/{A}/files/{F}",               [401, 401, 401, 401, 401, 403, 204, 204, 404, 404]),
 ];
 
 /// An application id that does not exist.

@@ -31,6 +31,10 @@ enum Command {
     /// Serve Spark History Server's REST API (/api/v1) for a directory of event logs.
     #[cfg(feature = "server")]
     History(cmd::history::Args),
+    /// Submit a Spark application to an instance (uploads the file first); --wait follows it.
+    Submit(cmd::submit::Args),
+    /// List, inspect, read the logs of, or stop an instance's Spark applications.
+    Apps(cmd::apps::Args),
     /// Internal: supervise one Spark application (started by the runner).
     #[command(hide = true)]
     Supervise(cmd::supervise::Args),
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         #[cfg(feature = "server")]
         Command::History(args) => cmd::history::run(args),
+        Command::Submit(args) => cmd::submit::run(args),
+        Command::Apps(args) => cmd::apps::run(args),
         Command::Supervise(args) => cmd::supervise::run(args),
     };
     match result {

@@ -25,6 +25,8 @@ use crate::state::{audit_event, AppState};
 
 const REDACTED: &str = "*********(redacted)";
 const DEFAULT_LIMIT: usize = 100;
+/// Largest file `PUT …/files/{path}` accepts (other routes: 1 MiB).
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 const MAX_LIMIT: usize = 1000;
 
 /// Body of `POST …/spark_applications`.
@@ -137,7 +139,7 @@ fn view(r: &AppRecord, details: Option<serde_json::Value>, full: bool) -> Applic
         finish_time: ms(l.ended_at()),
         failure_reason: r.failure_reason.clone(),
         exit_code: r.exit_code,
-        effective_conf: full.then(|| r.effective_conf.clone()),
+        effective_conf: full.then(|| redacted_conf(&r.effective_conf)),
     }
 }
 
@@ -234,16 +236,31 @@ fn apps_path(instance_id: &str) -> String {
     format!("/v3/analytics_engines/{instance_id}/spark_applications")
 }
 
+/// Environment variables given to executors/drivers through conf keys: values never shown.
+const ENV_CONF_PREFIXES: &[&str] = &[
+    "spark.executorEnv.",
+    "spark.yarn.appMasterEnv.",
+    "spark.kubernetes.driverEnv.",
+];
+
+fn redacted_conf(conf: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let red = sparkplane_analysis::redact::Redactor::shared();
+    conf.iter()
+        .map(|(k, v)| {
+            let hide = ENV_CONF_PREFIXES.iter().any(|p| k.starts_with(p))
+                || sparkplane_runner::conf::is_secret_key(k)
+                || red.is_sensitive(k, v);
+            let v = if hide { REDACTED.to_owned() } else { v.clone() };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 /// The request as stored, with env values and secret-looking conf values redacted.
 fn redacted_details(dir: &FsPath) -> Option<serde_json::Value> {
     let bytes = std::fs::read(dir.join("request.json")).ok()?;
     let mut d: ApplicationDetails = serde_json::from_slice(&bytes).ok()?;
-    let red = sparkplane_analysis::redact::Redactor::shared();
-    for (k, v) in d.conf.iter_mut() {
-        if sparkplane_runner::conf::is_secret_key(k) || red.is_sensitive(k, v) {
-            *v = REDACTED.to_owned();
-        }
-    }
+    d.conf = redacted_conf(&d.conf);
     for v in d.env.values_mut() {
         *v = REDACTED.to_owned();
     }
@@ -389,8 +406,15 @@ pub async fn get(
     Path((instance_id, app_id)): Path<(String, String)>,
 ) -> Result<Json<ApplicationView>, ApiError> {
     let path = format!("{}/{app_id}", apps_path(&instance_id));
-    let (_, rec, dir) =
-        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    let (_, rec, dir) = record_of(
+        &state,
+        &caller,
+        &instance_id,
+        &app_id,
+        Action::DataRead,
+        &path,
+    )
+    .await?;
     let details = tokio::task::spawn_blocking(move || redacted_details(&dir))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -408,8 +432,15 @@ pub async fn get_state(
     Path((instance_id, app_id)): Path<(String, String)>,
 ) -> Result<Json<ApplicationState>, ApiError> {
     let path = format!("{}/{app_id}/state", apps_path(&instance_id));
-    let (_, rec, _) =
-        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    let (_, rec, _) = record_of(
+        &state,
+        &caller,
+        &instance_id,
+        &app_id,
+        Action::DataRead,
+        &path,
+    )
+    .await?;
     let v = view(&rec, None, false);
     Ok(Json(ApplicationState {
         id: v.id,
@@ -430,8 +461,15 @@ pub async fn stop(
     Path((instance_id, app_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let path = format!("{}/{app_id}", apps_path(&instance_id));
-    let (r, _, _) =
-        record_of(&state, &caller, &instance_id, &app_id, Action::AppWrite, &path).await?;
+    let (r, _, _) = record_of(
+        &state,
+        &caller,
+        &instance_id,
+        &app_id,
+        Action::AppWrite,
+        &path,
+    )
+    .await?;
     let (i, a) = (instance_id.clone(), app_id.clone());
     tokio::task::spawn_blocking(move || r.stop(&i, &a))
         .await
@@ -461,8 +499,15 @@ pub async fn logs(
     Path((instance_id, app_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let path = format!("{}/{app_id}/logs", apps_path(&instance_id));
-    let (r, _, _) =
-        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    let (r, _, _) = record_of(
+        &state,
+        &caller,
+        &instance_id,
+        &app_id,
+        Action::DataRead,
+        &path,
+    )
+    .await?;
     let text = tokio::task::spawn_blocking(move || {
         r.driver_log(&instance_id, &app_id).map(|t| {
             sparkplane_analysis::redact::Redactor::shared()
@@ -487,8 +532,15 @@ pub async fn performance(
     Path((instance_id, app_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let path = format!("{}/{app_id}/performance", apps_path(&instance_id));
-    let (_, rec, dir) =
-        record_of(&state, &caller, &instance_id, &app_id, Action::DataRead, &path).await?;
+    let (_, rec, dir) = record_of(
+        &state,
+        &caller,
+        &instance_id,
+        &app_id,
+        Action::DataRead,
+        &path,
+    )
+    .await?;
     match tokio::fs::read(dir.join("summary.json")).await {
         Ok(b) => Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::NotFound(format!(
@@ -496,6 +548,28 @@ pub async fn performance(
             rec.state()
         ))),
         Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+/// After an instance is deleted: stop its applications (and any cluster of it). Failures are
+/// logged; the instance is gone either way.
+pub async fn shutdown_instance(state: &AppState, instance_id: &str) {
+    let Some(r) = state.runner.clone() else {
+        return;
+    };
+    if let Ok(mut s) = state.runner_instances.lock() {
+        s.remove(instance_id);
+    }
+    let id = instance_id.to_owned();
+    let res = tokio::task::spawn_blocking(move || r.shutdown_instance(&id)).await;
+    match res {
+        Ok(Ok(())) | Ok(Err(RunnerError::UnknownInstance(_))) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(instance = %instance_id, error = %e, "stopping the applications of a deleted instance")
+        }
+        Err(e) => {
+            tracing::warn!(instance = %instance_id, error = %e, "stopping the applications of a deleted instance")
+        }
     }
 }
 
@@ -543,7 +617,7 @@ fn files_path(instance_id: &str, rel: &str) -> String {
     format!("/v3/analytics_engines/{instance_id}/files/{rel}")
 }
 
-/// Upload a file into the instance's area (Writer). Raw bytes, at most 1 MiB.
+/// Upload a file into the instance's area (Writer). Raw bytes, at most 64 MiB.
 #[utoipa::path(put, path = "/v3/analytics_engines/{instance_id}/files/{*path}", tag = "files",
     params(("instance_id" = String, Path, description = "Instance id"),
            ("path" = String, Path, description = "Path inside the instance's area")),
@@ -569,10 +643,7 @@ pub async fn put_file(
         if let Some(parent) = t.parent() {
             private_dirs(parent)?;
         }
-        let tmp = t.with_file_name(format!(
-            ".upload-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let tmp = t.with_file_name(format!(".upload-{}", uuid::Uuid::new_v4().simple()));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

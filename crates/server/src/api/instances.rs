@@ -394,6 +394,7 @@ pub async fn delete(
         204,
     );
     state.store.delete_instance(&instance_id, &audit).await?;
+    crate::api::applications::shutdown_instance(&state, &instance_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

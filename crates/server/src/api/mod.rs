@@ -137,11 +137,15 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(applications::get_state))
         .routes(routes!(applications::logs))
         .routes(routes!(applications::performance))
-        .routes(routes!(
-            applications::put_file,
-            applications::get_file,
-            applications::delete_file
-        ))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(
+                    applications::put_file,
+                    applications::get_file,
+                    applications::delete_file
+                ))
+                .layer(DefaultBodyLimit::max(applications::MAX_FILE_BYTES)),
+        )
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(openapi_json))

@@ -18,8 +18,8 @@ use super::export::{export_log, TargetArgs};
 const EXAMPLES: &str = "\
 Examples:
   sparkplane exec --to s3://perf-bucket/spark -- spark-submit --master yarn app.py
-  SPARKPLANE_APIKEY=… sparkplane exec --server https://sparkplane.example.com --instance 3f2a… \\
-      -- spark-submit --class com.example.Etl etl.jar 2026-01-01
+  SPARKPLANE_APIKEY=… sparkplane exec --server https://sparkplane.example.com \\
+      --instance 3f2a… -- spark-submit --class com.example.Etl etl.jar 2026-01-01
 
 Unless the command line sets spark.eventLog.enabled / spark.eventLog.dir (with --conf), exec adds
 `--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file:<temporary dir>` right after

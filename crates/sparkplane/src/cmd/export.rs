@@ -12,20 +12,24 @@ use sparkplane_export::{self as export, ApiKey, BucketTarget, Destination, Segme
 
 const EXAMPLES: &str = "\
 Examples:
-  # bucket mode: credentials from the AWS environment (AWS_ACCESS_KEY_ID/…, web identity, instance role)
-  sparkplane export --event-log /tmp/spark-events/local-1795597602833 --to s3://perf-bucket/spark
-  sparkplane export --event-log eventlog_v2_app-1 --to s3://perf/spark --s3-endpoint http://127.0.0.1:9000 --region eu-west-1
+  # Bucket mode: AWS credentials from the environment (keys, web identity, instance role).
+  sparkplane export --event-log /tmp/spark-events/local-1795597602833 \\
+      --to s3://perf-bucket/spark
+  sparkplane export --event-log eventlog_v2_app-1 --to s3://perf/spark \\
+      --s3-endpoint http://127.0.0.1:9000 --region eu-west-1
 
-  # server mode: an Exporter service key in SPARKPLANE_APIKEY (or --apikey-file)
-  SPARKPLANE_APIKEY=… sparkplane export --event-log app.zstd --server https://sparkplane.example.com --instance 3f2a…
-  sparkplane export --event-log app.zstd --server https://127.0.0.1:8443 --instance 3f2a… --apikey-file key.txt --cacert server.pem
+  # Server mode: an Exporter service key in SPARKPLANE_APIKEY (or --apikey-file).
+  SPARKPLANE_APIKEY=… sparkplane export --event-log app.zstd \\
+      --server https://sparkplane.example.com --instance 3f2a…
+  sparkplane export --event-log app.zstd --server https://127.0.0.1:8443 \\
+      --instance 3f2a… --apikey-file key.txt --cacert server.pem
 
-The summary is analysed locally and is the only thing uploaded (no row data, PII redacted). In a
-bucket it is written to <prefix>/<app_id>/<attempt_id>/summary.json (attempt_id `1` for an
-application without attempt ids); exporting again replaces it. The export prints
-`performance summary exported in N ms` and always exits 0 — an unreadable log, an endpoint that
-is down, slow or failing is reported on stderr — unless --strict (then exit 1). It never takes
-longer than --timeout (+ a moment to exit).";
+Only the summary is uploaded (analysed locally; no row data; PII redacted). In a bucket it is
+written to <prefix>/<app_id>/<attempt_id>/summary.json (attempt_id `1` for an application
+without attempt ids); exporting again replaces it. On success it prints `performance summary
+exported in N ms`. It always exits 0 (an unreadable log, or an endpoint that is down, slow or
+failing, is reported on stderr) unless --strict, then 1. It never takes longer than --timeout
+(plus a moment to exit). See docs/export.md.";
 
 /// Where and how to export (shared by `export` and `exec`).
 #[derive(clap::Args, Debug, Clone)]

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> anyhow::Result<ExitCode>`.
 
 pub mod analyze;
+pub mod apps;
 pub mod bench;
 pub mod exec;
 pub mod export;
@@ -8,4 +9,5 @@ pub mod export;
 pub mod history;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod submit;
 pub mod supervise;

@@ -51,11 +51,11 @@ pub struct Args {
 fn runner_settings(spark_home: Option<PathBuf>) -> Option<sparkplane_server::RunnerSettings> {
     // An explicit but wrong --spark-home is passed on: the server then says what is missing.
     let home = spark_home.or_else(|| {
-            let build_root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-            [PathBuf::from("."), build_root]
-                .iter()
-                .find_map(|root| sparkplane_runner::find_spark_home(root))
-        })?;
+        let build_root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        [PathBuf::from("."), build_root]
+            .iter()
+            .find_map(|root| sparkplane_runner::find_spark_home(root))
+    })?;
     // <venv>/lib/pythonX.Y/site-packages/pyspark → <venv>/bin/python
     let python = home
         .ancestors()
