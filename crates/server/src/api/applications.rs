@@ -34,8 +34,47 @@ const MAX_LIMIT: usize = 1000;
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     /// What to run.
-    #[schema(value_type = Object)]
+    #[schema(value_type = ApplicationDetailsDoc)]
     pub application_details: ApplicationDetails,
+}
+
+/// The documented shape of `application_details` (the runner's `ApplicationDetails`, which is
+/// what the handler parses; unknown fields are refused with 400 naming them).
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ApplicationDetailsDoc {
+    /// The application file: a path in the instance's `files` area.
+    application: String,
+    /// Main class (JVM applications).
+    class: Option<String>,
+    /// Arguments passed to the application.
+    arguments: Option<Vec<String>>,
+    /// Spark configuration (platform-managed keys are refused).
+    conf: Option<std::collections::BTreeMap<String, String>>,
+    /// Environment of the driver and executors.
+    env: Option<std::collections::BTreeMap<String, String>>,
+    /// Extra jars (paths in the instance's area).
+    jars: Option<Vec<String>>,
+    /// Maven coordinates.
+    packages: Option<Vec<String>>,
+    /// Extra files (paths in the instance's area).
+    files: Option<Vec<String>>,
+    /// Extra archives (paths in the instance's area).
+    archives: Option<Vec<String>>,
+    /// Display name.
+    name: Option<String>,
+    /// Requested runtime.
+    runtime: Option<RuntimeDoc>,
+}
+
+/// The documented shape of `application_details.runtime`.
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RuntimeDoc {
+    /// Must match the installed Spark (e.g. `4.3`).
+    spark_version: String,
 }
 
 /// Answer of `POST …/spark_applications`.
@@ -107,11 +146,28 @@ pub struct ApplicationState {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only applications in this state.
+    #[param(value_type = Option<StateName>)]
     pub state: Option<String>,
     /// Page size (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Offset from a previous answer's `next_start`.
     pub start: Option<String>,
+}
+
+/// The application states a list may be filtered by (documents `ListQuery::state`; the
+/// handler parses the string itself so an unknown state gets an error naming it).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StateName {
+    Accepted,
+    Waiting,
+    Submitted,
+    Running,
+    Finished,
+    Failed,
+    Stopped,
 }
 
 /// Answer of `PUT …/files/{path}`.

@@ -150,15 +150,29 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(ops::metrics))
         .routes(routes!(openapi_json))
         .split_for_parts();
-    let router = router
+    (router_with_state(router, state), openapi_path_names(api))
+}
+
+/// axum spells a catch-all segment `{*path}`; OpenAPI has no such syntax, so the document
+/// names the same parameter `{path}`.
+fn openapi_path_names(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let paths = std::mem::take(&mut api.paths.paths);
+    api.paths.paths = paths
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
+    api
+}
+
+fn router_with_state(router: Router<AppState>, state: AppState) -> Router {
+    router
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware,
         ))
-        .with_state(state);
-    (router, api)
+        .with_state(state)
 }
 
 async fn fallback() -> ApiError {
