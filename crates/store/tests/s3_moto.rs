@@ -1,5 +1,6 @@
 //! The S3 object store (`--object-store s3://bucket/prefix --s3-endpoint …`) against a real
 //! S3 endpoint: `moto_server` from the project venv, on a loopback port.
+#![allow(clippy::unwrap_used)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
