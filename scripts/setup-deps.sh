@@ -79,6 +79,12 @@ fi
 # tshark: loopback capture proving internal encryption (crates/runner/tests/encryption.rs).
 apt_install bubblewrap iproute2 procps tshark
 
+# --- encryption at rest, Parquet KMS (issue 10, helper "crypto") -------------------------------
+# javac + jar: the Parquet KmsClient (java/kms-client) is compiled against Spark's jars by the
+# server (first app that uses it) and by crates/sparkplane/tests/kms_spark.rs. openssl (above)
+# makes the "wrong certificate" for that test.
+command -v javac >/dev/null || apt_install openjdk-17-jdk-headless
+
 # --- export (issue 8) --------------------------------------------------------------------------
 # moto[server]: the real S3 endpoint (moto_server on loopback, started by the export tests);
 # brings boto3, which the tests use to inspect the bucket. tools/fault-proxy.py needs only Python.
@@ -88,6 +94,8 @@ if ! "$ROOT/.venv/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
 fi
 
 # --- browser tests (portal, HTML report) -------------------------------------------------------
+# Portal (helper "portal"): also npm oidc-provider (the OIDC provider of the portal browser test),
+# pinned by the same package-lock.json and installed by the same `npm ci` below.
 # HTML report check (helper "insights"): Debian chromium driven by npm playwright-core, pinned by
 # tests/browser/package-lock.json; the npm cache lives outside the clone ($npm_config_cache).
 apt_install chromium nodejs

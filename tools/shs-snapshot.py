@@ -1,7 +1,7 @@
 """Ask Apache Spark's own History Server what it makes of event logs, and save its REST answers.
 
 Usage:  python tools/shs-snapshot.py LOG_OR_DIR [LOG_OR_DIR ...] OUTDIR [--port 18080]
-                                       [--max-tasks-for-tasklist 100]
+                                       [--max-tasks-for-tasklist 100] [--max-bytes-for-extras 30000]
 Needs:  pip install pyspark (its History Server is started from the package), Java 17+.
         The Spark version of the History Server is that of the Python running this script.
 
@@ -14,6 +14,11 @@ attempt it writes OUTDIR/<app id>[_<attempt id>]/:
   app.json, jobs.json, stages.json (?details=false), stages_with_summaries.json
   (?withSummaries=true), executors.json, allexecutors.json, environment.json,
   sql.json (?details=true), version.json,
+  sql_paged.json (?details=false&planDescription=false&offset=1&length=2),
+  stages_filtered.json (?status=complete&status=failed&withSummaries=true&quantiles=0.1,0.9),
+  stages_details.json (?details=true&taskStatus=SUCCESS&taskStatus=FAILED) — these two only when
+  their compact JSON is at most --max-bytes-for-extras (30000) bytes, to keep committed data small
+  (snapshot-info.json's extras_saved says which were saved),
   jobs/<job id>.json, sql/<execution id>.json (?details=true) — fetched for every job / execution
   and compared with its entry in jobs.json / sql.json; written only when different (the counts
   of equal ones are in snapshot-info.json),
@@ -27,6 +32,10 @@ import json, os, shutil, subprocess, sys, tempfile, time, urllib.error, urllib.r
 import pyspark
 
 QUANTILES = "0.0,0.25,0.5,0.75,1.0"
+# The query strings of the extra list endpoints (the golden test asks the same).
+SQL_PAGED = "details=false&planDescription=false&offset=1&length=2"
+STAGES_FILTERED = "status=complete&status=failed&withSummaries=true&quantiles=0.1,0.9"
+STAGES_DETAILS = "details=true&taskStatus=SUCCESS&taskStatus=FAILED"
 
 
 def get(url):
@@ -83,7 +92,7 @@ def collect_logs(args):
     return logs
 
 
-def snapshot_app(base, a, outdir, max_tasks):
+def snapshot_app(base, a, outdir, max_tasks, max_extra):
     attempts = a.get("attempts") or [{}]
     for att in attempts:
         aid = att.get("attemptId")
@@ -93,7 +102,8 @@ def snapshot_app(base, a, outdir, max_tasks):
         for name, path in [("app", ""), ("jobs", "/jobs"), ("stages", "/stages?details=false"),
                            ("stages_with_summaries", "/stages?withSummaries=true"),
                            ("executors", "/executors"), ("allexecutors", "/allexecutors"),
-                           ("environment", "/environment"), ("sql", "/sql?details=true")]:
+                           ("environment", "/environment"), ("sql", "/sql?details=true"),
+                           ("sql_paged", f"/sql?{SQL_PAGED}")]:
             u = (f"{base}/applications/{a['id']}" if name == "app" else root) + path
             data = fetch(u)
             save(os.path.join(d, name + ".json"), slim_environment(data) if name == "environment" else data)
@@ -119,6 +129,14 @@ def snapshot_app(base, a, outdir, max_tasks):
         stages = stages if isinstance(stages, list) else []
         total_tasks = sum(s.get("numTasks", 0) for s in stages)
         with_list = total_tasks <= max_tasks
+        # Every task of every stage / distributions of every stage: saved only when small.
+        extras = {}
+        for name, q in [("stages_details", STAGES_DETAILS), ("stages_filtered", STAGES_FILTERED)]:
+            data = fetch(f"{root}/stages?{q}")
+            size = len(json.dumps(data, separators=(",", ":")))
+            extras[name] = size <= max_extra
+            if extras[name]:
+                save(os.path.join(d, name + ".json"), data)
         for s in stages:
             sd = os.path.join(d, "stages", f"{s['stageId']}_{s['attemptId']}")
             sroot = f"{root}/stages/{s['stageId']}/{s['attemptId']}"
@@ -128,12 +146,17 @@ def snapshot_app(base, a, outdir, max_tasks):
         save(os.path.join(d, "snapshot-info.json"), {
             "history_server_spark_version": pyspark.__version__, "quantiles": QUANTILES,
             "total_tasks": total_tasks, "task_lists_saved": with_list, "max_tasks_for_tasklist": max_tasks,
-            "jobs_by_id_equal_to_list_entries": same["jobs"], "sql_by_id_equal_to_list_entries": same["sql"]})
+            "jobs_by_id_equal_to_list_entries": same["jobs"], "sql_by_id_equal_to_list_entries": same["sql"],
+            "max_bytes_for_extras": max_extra, "extras_saved": extras})
 
 
 def main():
     args = sys.argv[1:]
-    port, max_tasks = 18080, 100
+    port, max_tasks, max_extra = 18080, 100, 30000
+    if "--max-bytes-for-extras" in args:
+        i = args.index("--max-bytes-for-extras")
+        max_extra = int(args[i + 1])
+        del args[i:i + 2]
     if "--port" in args:
         i = args.index("--port")
         port = int(args[i + 1])
@@ -192,7 +215,7 @@ def main():
         os.makedirs(outdir, exist_ok=True)
         t1 = time.time()
         for a in apps:
-            snapshot_app(base, a, outdir, max_tasks)
+            snapshot_app(base, a, outdir, max_tasks, max_extra)
         detail = time.time() - t1
         timing = os.path.join(outdir, "timing.json")
         old = {}

@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     rt.block_on(sparkplane_history::http::serve(
-        dir.into(),
+        sparkplane_history::http::LogSource::Dir(dir.into()),
         listen.parse()?,
         Duration::from_secs(10),
     ))?;

@@ -4,6 +4,9 @@
 pub mod http;
 pub mod listener;
 pub mod model;
+pub mod s3;
+pub mod sql;
+pub mod sqlfmt;
 pub mod tasks;
 pub mod time;
 pub mod zip;
@@ -78,6 +81,7 @@ pub const DEFAULT_QUANTILES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 fn fold(log: &sparkplane_eventlog::EventLog) -> AppState {
     let mut state = AppState::new();
     let _ = log.for_each_raw(|name, line| state.on_line(name, line));
+    state.finish();
     state
 }
 
@@ -102,21 +106,119 @@ const HEAD_LINES: usize = 100;
 /// (SHS's `spark.history.fs.endEventReparseChunkSize` default).
 const TAIL_BYTES: u64 = 1 << 20;
 
-/// The listing of an uncompressed log from its first lines and last MiB, or `None` when the
-/// log is compressed or does not look like that (then the caller folds it all).
+/// How a log file's bytes are read for the quick listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    Plain,
+    Zstd,
+}
+
+/// The codec of one file by its magic bytes (the name only when the file is empty), for the
+/// codecs the quick listing reads itself; `None`: another codec.
+fn raw_kind(f: &sparkplane_eventlog::LogFile) -> Option<Raw> {
+    use sparkplane_eventlog::Codec;
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(&f.path).ok()?;
+    let n = file.read(&mut head).ok()?;
+    match (Codec::from_magic(&head[..n]), f.name_codec) {
+        (Some(Codec::Zstd), _) => Some(Raw::Zstd),
+        (Some(Codec::None) | None, Some(Codec::None) | None) if n == 0 || head[0] == b'{' => {
+            Some(Raw::Plain)
+        }
+        (None, Some(Codec::Zstd)) if n == 0 => Some(Raw::Zstd),
+        _ => None,
+    }
+}
+
+fn open_raw(path: &Path, kind: Raw) -> Option<Box<dyn std::io::Read>> {
+    let f = std::fs::File::open(path).ok()?;
+    Some(match kind {
+        Raw::Plain => Box::new(f),
+        Raw::Zstd => Box::new(zstd::stream::read::Decoder::new(f).ok()?),
+    })
+}
+
+/// Folds the application end event(s) found in `buf` (whole lines; `buf` may end mid-line).
+fn end_events_in(buf: &[u8], st: &mut AppState) {
+    use sparkplane_eventlog::names;
+    let finder = memchr::memmem::Finder::new(names::APPLICATION_END.as_bytes());
+    for hit in finder.find_iter(buf) {
+        let start = memchr::memrchr(b'\n', &buf[..hit]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &buf[hit..]).map_or(buf.len(), |i| hit + i);
+        let line = &buf[start..end];
+        if let Ok(name) = sparkplane_eventlog::parse_name(line) {
+            if name == names::APPLICATION_END {
+                st.on_line(&name, line);
+            }
+        }
+    }
+}
+
+/// The application end of an uncompressed file: its last MiB at most (SHS's end-event reparse),
+/// read backwards in 64 KiB steps until the event is found.
+fn plain_tail_end(path: &Path, st: &mut AppState) -> Option<()> {
+    use std::io::{Read, Seek};
+    const STEP: u64 = 64 << 10;
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut from = len;
+    let mut buf: Vec<u8> = Vec::new();
+    while from > len.saturating_sub(TAIL_BYTES) {
+        let start = from
+            .saturating_sub(STEP)
+            .max(len.saturating_sub(TAIL_BYTES));
+        f.seek(std::io::SeekFrom::Start(start)).ok()?;
+        let mut chunk = vec![0u8; usize::try_from(from - start).ok()?];
+        f.read_exact(&mut chunk).ok()?;
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        from = start;
+        // Lines cut at the front of the window are completed by the next step.
+        let whole = if from == 0 {
+            &buf[..]
+        } else {
+            memchr::memchr(b'\n', &buf).map_or(&buf[..0], |i| &buf[i + 1..])
+        };
+        end_events_in(whole, st);
+        if st.listing.end_time.is_some() {
+            break;
+        }
+    }
+    Some(())
+}
+
+/// The application end of a compressed file: decompressed as a stream and searched, without
+/// parsing any other event.
+fn stream_end(mut r: Box<dyn std::io::Read>, st: &mut AppState) -> Option<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut chunk).ok()?;
+        if n == 0 {
+            end_events_in(&buf, st);
+            return Some(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(cut) = memchr::memrchr(b'\n', &buf) {
+            end_events_in(&buf[..cut], st);
+            buf.drain(..=cut);
+        }
+    }
+}
+
+/// The listing of a plain or zstd log from its first lines and its application end event (the
+/// last MiB of a plain log, a search of the decompressed stream of a zstd one), or `None` when
+/// the log uses another codec or does not look like that (then the caller scans it all).
 fn quick_listing(log: &sparkplane_eventlog::EventLog) -> Option<AttemptListing> {
     use sparkplane_eventlog::names;
-    use std::io::{BufRead, Read, Seek};
+    use std::io::BufRead;
     let files = log.files();
     let (first, last) = (files.first()?, files.last()?);
-    if files.iter().any(|f| {
-        f.name_codec
-            .is_some_and(|c| c != sparkplane_eventlog::Codec::None)
-    }) {
-        return None;
-    }
+    let first_kind = raw_kind(first)?;
+    let last_kind = raw_kind(last)?;
     let mut st = AppState::new();
-    let mut reader = std::io::BufReader::new(std::fs::File::open(&first.path).ok()?);
+    let mut reader = std::io::BufReader::new(open_raw(&first.path, first_kind)?);
     let mut line = Vec::new();
     for _ in 0..HEAD_LINES {
         line.clear();
@@ -136,23 +238,71 @@ fn quick_listing(log: &sparkplane_eventlog::EventLog) -> Option<AttemptListing> 
         }
     }
     st.listing.app_id.as_ref()?;
-    let mut f = std::fs::File::open(&last.path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(std::io::SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
-        .ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
-    let needle = names::APPLICATION_END.as_bytes();
-    for l in buf.split(|b| *b == b'\n') {
-        if l.windows(needle.len()).any(|w| w == needle) {
-            if let Ok(name) = sparkplane_eventlog::parse_name(l) {
-                if name == names::APPLICATION_END {
-                    st.on_line(&name, l);
-                }
-            }
-        }
+    match last_kind {
+        Raw::Plain => plain_tail_end(&last.path, &mut st)?,
+        Raw::Zstd => stream_end(open_raw(&last.path, Raw::Zstd)?, &mut st)?,
     }
     Some(st.listing)
+}
+
+/// A load's result: the app, or the log's path and why it could not be read.
+type Loaded = Result<App, (PathBuf, String)>;
+
+/// Loads the listings of `todo` (slot, path) on every core.
+fn load_parallel(todo: &[(usize, PathBuf)]) -> Vec<(usize, Loaded)> {
+    let load =
+        |(i, p): &(usize, PathBuf)| (*i, App::load(p).map_err(|e| (p.clone(), e.to_string())));
+    let threads = std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
+        .min(todo.len());
+    if threads <= 1 {
+        return todo.iter().map(load).collect();
+    }
+    // Largest logs first, so one big log does not start last and finish long after the rest.
+    let size = |p: &Path| -> u64 {
+        match std::fs::read_dir(p) {
+            Ok(rd) => rd
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum(),
+            Err(_) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        }
+    };
+    let mut order: Vec<(u64, &(usize, PathBuf))> = todo.iter().map(|t| (size(&t.1), t)).collect();
+    order.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    let todo: Vec<&(usize, PathBuf)> = order.into_iter().map(|(_, t)| t).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(job) = todo.get(k).copied() else {
+                            break;
+                        };
+                        out.push(load(job));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Epoch milliseconds now.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 fn file_stats(log: &sparkplane_eventlog::EventLog) -> (i64, u64) {
@@ -278,6 +428,20 @@ impl App {
     /// Adds `tasks` (task id → `TaskData`) and `executorSummary` to one stage attempt's JSON,
     /// as `details=true` (the default of `stages/{id}` and `stages/{id}/{attempt}`) does.
     pub fn add_details(&self, stage: &mut Value) {
+        self.decorate_one(
+            stage,
+            &StageOptions {
+                details: true,
+                ..StageOptions::default()
+            },
+        );
+    }
+
+    /// Adds what `opts` asks for to one stage attempt's JSON (re-reads that attempt's tasks).
+    pub fn decorate_one(&self, stage: &mut Value, opts: &StageOptions) {
+        if !opts.details && !opts.with_summaries {
+            return;
+        }
         let (Some(id), Some(att)) = (
             stage.get("stageId").and_then(Value::as_i64),
             stage.get("attemptId").and_then(Value::as_i64),
@@ -285,51 +449,120 @@ impl App {
             return;
         };
         let st = self.stage_tasks(TaskKey::One(id, att));
-        let logs = self.state().executor_logs();
-        let mut tasks = serde_json::Map::new();
-        let mut rows: Vec<&tasks::TaskRow> = st
-            .tasks
-            .get(&(id, att))
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
-        rows.sort_by_key(|t| t.task_id);
-        for t in rows {
-            let l = logs
-                .get(t.executor_id.as_str())
-                .cloned()
+        self.decorate(stage, &st, opts);
+    }
+
+    fn decorate(&self, stage: &mut Value, st: &tasks::StageTasks, opts: &StageOptions) {
+        let (Some(id), Some(att)) = (
+            stage.get("stageId").and_then(Value::as_i64),
+            stage.get("attemptId").and_then(Value::as_i64),
+        ) else {
+            return;
+        };
+        let key = (id, att);
+        let lu = self.last_updated;
+        let Some(m) = stage.as_object_mut() else {
+            return;
+        };
+        if opts.details {
+            let logs = self.state().executor_logs();
+            let mut rows: Vec<&tasks::TaskRow> = st
+                .tasks
+                .get(&key)
+                .map(|v| v.iter().collect())
                 .unwrap_or_default();
-            tasks.insert(t.task_id.to_string(), t.to_json(&l, self.last_updated));
-        }
-        let summaries = tasks::executor_summaries(&st, (id, att), self.last_updated);
-        if let Some(m) = stage.as_object_mut() {
+            rows.sort_by_key(|t| t.task_id);
+            let mut tasks = serde_json::Map::new();
+            for t in rows {
+                if !opts.task_status.is_empty()
+                    && !opts
+                        .task_status
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(t.status))
+                {
+                    continue;
+                }
+                let l = logs
+                    .get(t.executor_id.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                tasks.insert(t.task_id.to_string(), t.to_json(&l, lu));
+            }
             m.insert("tasks".into(), Value::Object(tasks));
-            m.insert("executorSummary".into(), summaries);
+            m.insert(
+                "executorSummary".into(),
+                tasks::executor_summaries(st, key, lu),
+            );
+            if let Some(sp) = self.state().speculation_summary(id, att) {
+                m.insert("speculationSummary".into(), sp);
+            }
+        }
+        if opts.with_summaries {
+            if let Some(d) = st
+                .tasks
+                .get(&key)
+                .and_then(|rows| tasks::task_summary(rows, &opts.quantiles, lu))
+            {
+                m.insert("taskMetricsDistributions".into(), d);
+            }
+            if let Some(d) = tasks::executor_distributions(st, key, &opts.quantiles, lu) {
+                m.insert("executorMetricsDistributions".into(), d);
+            }
         }
     }
 
     /// `stages?withSummaries=true`: every stage with its task and executor distributions.
     pub fn stages_with_summaries(&self, quantiles: &[f64]) -> Vec<Value> {
-        let st = self.stage_tasks(TaskKey::All);
-        self.state()
+        self.stage_list(&StageOptions {
+            with_summaries: true,
+            quantiles: quantiles.to_vec(),
+            ..StageOptions::default()
+        })
+    }
+
+    /// `stages` (newest first) with SHS's `status`, `details`, `taskStatus`, `withSummaries` and
+    /// `quantiles` parameters.
+    pub fn stage_list(&self, opts: &StageOptions) -> Vec<Value> {
+        let stages: Vec<Value> = self
+            .state()
             .stages()
             .into_iter()
-            .filter_map(|s| {
-                let key = (s.stage_id, s.attempt_id);
-                let mut v = serde_json::to_value(&s).ok()?;
-                let lu = self.last_updated;
-                if let Some(m) = v.as_object_mut() {
-                    if let Some(d) = st
-                        .tasks
-                        .get(&key)
-                        .and_then(|rows| tasks::task_summary(rows, quantiles, lu))
-                    {
-                        m.insert("taskMetricsDistributions".into(), d);
-                    }
-                    if let Some(d) = tasks::executor_distributions(&st, key, quantiles, lu) {
-                        m.insert("executorMetricsDistributions".into(), d);
-                    }
-                }
-                Some(v)
+            .filter(|s| {
+                opts.status.is_empty()
+                    || opts.status.iter().any(|x| x.eq_ignore_ascii_case(s.status))
+            })
+            // With details, `taskStatus` also drops stages with no task of those statuses.
+            .filter(|s| {
+                !opts.details
+                    || opts.task_status.is_empty()
+                    || opts.task_status.iter().any(|t| {
+                        let n = match t.to_ascii_uppercase().as_str() {
+                            "SUCCESS" => s.num_complete_tasks,
+                            "FAILED" => s.num_failed_tasks,
+                            "KILLED" => s.num_killed_tasks,
+                            "RUNNING" => s.num_active_tasks,
+                            _ => {
+                                s.num_tasks
+                                    - s.num_complete_tasks
+                                    - s.num_failed_tasks
+                                    - s.num_killed_tasks
+                                    - s.num_active_tasks
+                            }
+                        };
+                        n > 0
+                    })
+            })
+            .filter_map(|s| serde_json::to_value(&s).ok())
+            .collect();
+        if !opts.details && !opts.with_summaries {
+            return stages;
+        }
+        let st = self.stage_tasks(TaskKey::All);
+        stages
+            .into_iter()
+            .map(|mut v| {
+                self.decorate(&mut v, &st, opts);
+                v
             })
             .collect()
     }
@@ -387,13 +620,21 @@ impl App {
         })
     }
 
+    /// `/sql` (`length <= 0`: all executions from `offset`… as SHS: all of them).
+    pub fn sql_list(&self, details: bool, plan: bool, offset: usize, length: i64) -> Value {
+        self.state()
+            .sql
+            .list(details, plan, offset, length, now_ms())
+    }
+
+    /// `/sql/{id}`.
+    pub fn sql_execution(&self, id: i64, details: bool, plan: bool) -> Option<Value> {
+        self.state().sql.execution(id, details, plan, now_ms())
+    }
+
     /// `allexecutors` (`all`) or `executors`.
     pub fn executors(&self, all: bool) -> Vec<model::ExecutorSummary> {
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        self.state().executors(all, self.completed(), now)
+        self.state().executors(all, self.completed(), now_ms())
     }
 
     /// `ApplicationInfo` holding only this attempt.
@@ -458,6 +699,33 @@ impl App {
     }
 }
 
+/// What a `stages` request asks for besides the stage list.
+#[derive(Debug, Clone)]
+pub struct StageOptions {
+    /// `status=` (any of, case-insensitive); empty: all.
+    pub status: Vec<String>,
+    /// `details=true`: `tasks` and `executorSummary`.
+    pub details: bool,
+    /// `taskStatus=` filter of `tasks`; empty: all.
+    pub task_status: Vec<String>,
+    /// `withSummaries=true`: task and executor metric distributions.
+    pub with_summaries: bool,
+    /// `quantiles=` (sorted, as SHS sorts them for stage lists).
+    pub quantiles: Vec<f64>,
+}
+
+impl Default for StageOptions {
+    fn default() -> Self {
+        Self {
+            status: Vec::new(),
+            details: false,
+            task_status: Vec::new(),
+            with_summaries: false,
+            quantiles: DEFAULT_QUANTILES.to_vec(),
+        }
+    }
+}
+
 /// Query of `/applications`.
 #[derive(Debug, Default, Clone)]
 pub struct ListQuery {
@@ -474,9 +742,13 @@ pub struct ListQuery {
 #[derive(Debug, Default)]
 pub struct History {
     pub log_dir: PathBuf,
-    pub apps: Vec<App>,
+    /// Shared so a re-scan can work on a copy of the list while requests read the current one.
+    pub apps: Vec<std::sync::Arc<App>>,
     /// Logs that could not be read, with why.
     pub errors: Vec<(PathBuf, String)>,
+    /// What `logSourceName`/`logSourceFullPath` say instead of the directory's `file://` URL
+    /// (a multi-tenant server does not show its own paths).
+    pub source_label: Option<String>,
 }
 
 impl History {
@@ -491,45 +763,63 @@ impl History {
     }
 
     /// Re-scans the directory: new logs are loaded, logs whose size or mtime changed are
-    /// re-read, vanished logs are dropped. Returns how many logs were (re)loaded.
+    /// re-read, vanished logs are dropped. New and changed logs are read on every core.
+    /// Returns how many logs were (re)loaded.
     pub fn refresh(&mut self) -> Result<usize, Error> {
+        use std::collections::HashMap;
+        use std::sync::Arc;
         let entries = sparkplane_eventlog::list_applications(&self.log_dir)?;
-        let mut kept = Vec::with_capacity(entries.len());
-        let mut old: Vec<App> = std::mem::take(&mut self.apps);
-        let mut loaded = 0;
+        let mut old: HashMap<PathBuf, Arc<App>> = std::mem::take(&mut self.apps)
+            .into_iter()
+            .map(|a| (a.path.clone(), a))
+            .collect();
         self.errors.clear();
+        // Slots in directory order: kept apps now, loaded ones after the parallel pass.
+        let mut slots: Vec<Option<Arc<App>>> = Vec::with_capacity(entries.len());
+        let mut todo: Vec<(usize, PathBuf)> = Vec::new();
         for e in entries {
-            let pos = old.iter().position(|a| a.path == e.path);
-            let prev = pos.map(|p| old.swap_remove(p));
+            let prev = old.remove(&e.path);
             let unchanged = prev.as_ref().is_some_and(|a| {
                 sparkplane_eventlog::open(&a.path)
                     .map(|log| file_stats(&log) == (a.last_updated, a.size))
                     .unwrap_or(false)
             });
-            match (prev, unchanged) {
-                (Some(a), true) => kept.push(a),
-                _ => match App::load(&e.path) {
-                    Ok(a) => {
-                        loaded += 1;
-                        kept.push(a);
-                    }
-                    Err(err) => self.errors.push((e.path.clone(), err.to_string())),
-                },
+            match prev {
+                Some(a) if unchanged => slots.push(Some(a)),
+                _ => {
+                    todo.push((slots.len(), e.path));
+                    slots.push(None);
+                }
             }
         }
-        self.apps = kept;
-        Ok(loaded)
+        let loaded = todo.len();
+        for (i, res) in load_parallel(&todo) {
+            match res {
+                Ok(a) => slots[i] = Some(Arc::new(a)),
+                Err((path, err)) => self.errors.push((path, err)),
+            }
+        }
+        self.apps = slots.into_iter().flatten().collect();
+        Ok(loaded - self.errors.len().min(loaded))
     }
 
     /// `file://` URL of the log directory (SHS's `logSourceName`).
     pub fn source_name(&self) -> String {
+        if let Some(l) = &self.source_label {
+            return l.clone();
+        }
         let p = std::fs::canonicalize(&self.log_dir).unwrap_or_else(|_| self.log_dir.clone());
         format!("file://{}", p.display())
     }
 
     /// Attempts of one application, newest first as SHS lists them.
     pub fn attempts(&self, id: &str) -> Vec<&App> {
-        let mut v: Vec<&App> = self.apps.iter().filter(|a| a.id() == id).collect();
+        let mut v: Vec<&App> = self
+            .apps
+            .iter()
+            .map(|a| &**a)
+            .filter(|a| a.id() == id)
+            .collect();
         v.sort_by(|a, b| {
             b.listing
                 .start_time
@@ -562,7 +852,7 @@ impl History {
 
     /// `/applications` with SHS's filters, sorted like SHS (newest end, then start, first).
     pub fn applications(&self, q: &ListQuery) -> Vec<ApplicationInfo> {
-        let mut ids: Vec<&str> = self.apps.iter().map(App::id).collect();
+        let mut ids: Vec<&str> = self.apps.iter().map(|a| a.id()).collect();
         ids.sort_unstable();
         ids.dedup();
         let mut infos: Vec<ApplicationInfo> = ids

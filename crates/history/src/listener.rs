@@ -16,6 +16,7 @@ const JOB_DESCRIPTION: &str = "spark.job.description";
 const JOB_GROUP: &str = "spark.jobGroup.id";
 const JOB_TAGS: &str = "spark.job.tags";
 const SCHEDULER_POOL: &str = "spark.scheduler.pool";
+const SQL_EVENT_PREFIX: &str = "org.apache.spark.sql.execution.ui.";
 
 /// Peak executor metrics (`ExecutorMetrics`): unset until the first update.
 #[derive(Debug, Clone, Default)]
@@ -25,9 +26,12 @@ impl Peaks {
     fn update<'a>(&mut self, it: impl Iterator<Item = (&'a str, i64)>) {
         let m = self.0.get_or_insert_with(BTreeMap::new);
         for (k, v) in it {
-            let e = m.entry(k.to_owned()).or_insert(0);
-            if v > *e {
-                *e = v;
+            // Look up before inserting: the keys repeat for every task (no allocation then).
+            match m.get_mut(k) {
+                Some(e) => *e = (*e).max(v),
+                None => {
+                    m.insert(k.to_owned(), v.max(0));
+                }
             }
         }
     }
@@ -123,6 +127,9 @@ struct LiveStage {
     metrics: StageMetrics,
     killed_summary: BTreeMap<String, i64>,
     peaks: Peaks,
+    /// `LiveSpeculationStageSummary` (tasks, active, completed, failed, killed), once a
+    /// speculative task started.
+    speculation: Option<[i64; 5]>,
     /// Still in `liveStages` (receives task updates).
     live: bool,
 }
@@ -210,6 +217,8 @@ pub struct AppState {
     /// Raw `SparkListenerEnvironmentUpdate` (the newest).
     environment: Option<Value>,
     cpus_per_rp: HashMap<i64, i64>,
+    /// SQL executions (`SQLAppStatusListener`).
+    pub sql: crate::sql::SqlState,
 }
 
 fn tags(props: &sparkplane_eventlog::StrMap<'_>) -> Vec<String> {
@@ -259,6 +268,12 @@ impl AppState {
             events::names::EXECUTOR_ADDED => {
                 if let Ok(v) = serde_json::from_slice::<Value>(line) {
                     self.on_executor_added(&v);
+                }
+                return;
+            }
+            n if n.starts_with(SQL_EVENT_PREFIX) => {
+                if let Ok(v) = serde_json::from_slice::<Value>(line) {
+                    self.sql.on_sql_event(n, &v);
                 }
                 return;
             }
@@ -408,12 +423,27 @@ impl AppState {
                 self.listing.end_time = Some(e.timestamp);
                 self.listing.exit_code = e.exit_code;
             }
-            Event::JobStart(j) => self.on_job_start(&j),
-            Event::JobEnd(j) => self.on_job_end(&j),
-            Event::StageSubmitted(s) => self.on_stage_submitted(&s),
+            Event::JobStart(j) => {
+                self.on_job_start(&j);
+                self.sql.on_job_start(&j);
+            }
+            Event::JobEnd(j) => {
+                self.on_job_end(&j);
+                self.sql.on_job_end(&j);
+            }
+            Event::StageSubmitted(s) => {
+                self.on_stage_submitted(&s);
+                self.sql.on_stage_submitted(&s.stage_info);
+            }
             Event::StageCompleted(s) => self.on_stage_completed(&s),
-            Event::TaskStart(t) => self.on_task_start(&t),
-            Event::TaskEnd(t) => self.on_task_end(&t),
+            Event::TaskStart(t) => {
+                self.on_task_start(&t);
+                self.sql.on_task_start(&t);
+            }
+            Event::TaskEnd(t) => {
+                self.on_task_end(&t);
+                self.sql.on_task_end(&t);
+            }
             Event::ExecutorRemoved(e) => {
                 if let Some(x) = self.executors.get_mut(e.executor_id.as_ref()) {
                     if x.is_active {
@@ -513,6 +543,7 @@ impl AppState {
             metrics: StageMetrics::default(),
             killed_summary: BTreeMap::new(),
             peaks: Peaks::default(),
+            speculation: None,
             live: true,
         });
         if !s.live {
@@ -532,6 +563,7 @@ impl AppState {
                 metrics: StageMetrics::default(),
                 killed_summary: BTreeMap::new(),
                 peaks: Peaks::default(),
+                speculation: None,
                 live: true,
                 ..s.clone()
             };
@@ -675,6 +707,11 @@ impl AppState {
         if let Some(s) = self.stages.get_mut(&key).filter(|s| s.live) {
             s.active_tasks += 1;
             s.first_launch_time = s.first_launch_time.min(t.task_info.launch_time);
+            if t.task_info.speculative {
+                let sp = s.speculation.get_or_insert([0; 5]);
+                sp[0] += 1;
+                sp[1] += 1;
+            }
             for id in s.jobs.clone() {
                 if let Some(j) = self.jobs.get_mut(&id) {
                     j.active_tasks += 1;
@@ -722,6 +759,13 @@ impl AppState {
             }
             s.active_tasks -= 1;
             s.completed_tasks += completed;
+            if info.speculative {
+                let sp = s.speculation.get_or_insert([0; 5]);
+                sp[1] -= 1;
+                sp[2] += completed;
+                sp[3] += failed;
+                sp[4] += killed;
+            }
             if completed > 0 {
                 s.completed_indices.insert(info.index);
             }
@@ -811,6 +855,18 @@ impl AppState {
             .collect()
     }
 
+    /// `speculationSummary` of a stage attempt (only once a speculative task ran in it).
+    pub fn speculation_summary(&self, stage: i64, attempt: i64) -> Option<Value> {
+        let sp = self.stages.get(&(stage, attempt))?.speculation?;
+        Some(serde_json::json!({
+            "numTasks": sp[0],
+            "numActiveTasks": sp[1],
+            "numCompletedTasks": sp[2],
+            "numFailedTasks": sp[3],
+            "numKilledTasks": sp[4],
+        }))
+    }
+
     /// `allexecutors` (sorted by id) or `executors` (active only, by id descending).
     /// `now` (epoch ms) is what SHS uses as the end of a running application: the driver's
     /// `totalDuration` is the application's duration so far.
@@ -862,8 +918,11 @@ impl AppState {
     }
 
     /// Marks every job, stage and executor the way SHS leaves an application whose log ended
-    /// (no-op for now: SHS keeps live entities as they are when replay stops).
-    pub fn finish(&mut self) {}
+    /// (SHS keeps live entities as they are when replay stops; SQL executions still running get
+    /// their metrics so far).
+    pub fn finish(&mut self) {
+        self.sql.finish();
+    }
 }
 
 fn add_metrics(s: &mut StageMetrics, m: &events::TaskMetrics) {

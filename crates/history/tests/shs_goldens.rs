@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sparkplane_history::{App, History};
+use sparkplane_history::{App, History, StageOptions};
 
 /// Fields that cannot be equal, by name, with the reason (also in README.md).
 const SKIPPED: &[(&str, &str)] = &[
@@ -139,13 +139,80 @@ fn ours(app: &App, endpoint: &str, shs: &str) -> Value {
                 .unwrap()
         }
         "version" => serde_json::to_value(sparkplane_history::version()).unwrap(),
+        "sql" => app.sql_list(true, true, 0, -1),
+        // tools/shs-snapshot.py's SQL_PAGED, STAGES_FILTERED and STAGES_DETAILS.
+        "sql_paged" => app.sql_list(false, false, 1, 2),
+        "stages_filtered" => serde_json::to_value(app.stage_list(&StageOptions {
+            status: vec!["complete".into(), "failed".into()],
+            with_summaries: true,
+            quantiles: vec![0.1, 0.9],
+            ..StageOptions::default()
+        }))
+        .unwrap(),
+        "stages_details" => serde_json::to_value(app.stage_list(&StageOptions {
+            details: true,
+            task_status: vec!["SUCCESS".into(), "FAILED".into()],
+            ..StageOptions::default()
+        }))
+        .unwrap(),
         _ => Value::Null,
     };
     strip(&mut v);
+    if endpoint.starts_with("sql") && shs.starts_with("3.") {
+        drop_spark4_sql_fields(&mut v);
+    }
+    if endpoint.starts_with("sql") {
+        drop_running_sql_duration(&mut v);
+    }
     if !app.completed() && endpoint.contains("executors") {
         drop_running_driver_duration(&mut v);
     }
     v
+}
+
+/// Fields SHS 3.5's `ExecutionData` does not have (it answers a Spark 3.5 log without them).
+const SPARK4_SQL_FIELDS: &[&str] = &[
+    "errorMessage",
+    "queryId",
+    "rootExecutionId",
+    "modifiedConfigs",
+];
+
+fn drop_spark4_sql_fields(v: &mut Value) {
+    let one = |e: &mut Value| {
+        if let Some(m) = e.as_object_mut() {
+            for k in SPARK4_SQL_FIELDS {
+                m.remove(*k);
+            }
+            // Plan graph nodes have no `desc` in SHS 3.5.
+            if let Some(Value::Array(nodes)) = m.get_mut("nodes") {
+                for n in nodes {
+                    if let Some(n) = n.as_object_mut() {
+                        n.remove("desc");
+                    }
+                }
+            }
+        }
+    };
+    match v {
+        Value::Array(a) => a.iter_mut().for_each(one),
+        e => one(e),
+    }
+}
+
+/// A running SQL execution's `duration` is "now - submission" at request time.
+fn drop_running_sql_duration(v: &mut Value) {
+    let one = |e: &mut Value| {
+        if e.get("status").and_then(Value::as_str) == Some("RUNNING") {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("duration");
+            }
+        }
+    };
+    match v {
+        Value::Array(a) => a.iter_mut().for_each(one),
+        e => one(e),
+    }
 }
 
 /// A running application's driver `totalDuration` is "now - start" at request time.
@@ -208,6 +275,10 @@ pub const ENDPOINTS: &[&str] = &[
     "environment",
     "stages_with_summaries",
     "version",
+    "sql",
+    "sql_paged",
+    "stages_filtered",
+    "stages_details",
 ];
 
 #[test]
@@ -221,6 +292,7 @@ fn endpoints_equal_shs_snapshots() {
             continue;
         };
         for app in &mut h.apps {
+            let app = std::sync::Arc::get_mut(app).unwrap();
             let key = match app.attempt_id() {
                 Some(a) => format!("{}_{a}", app.id()),
                 None => app.id().to_owned(),
@@ -242,6 +314,9 @@ fn endpoints_equal_shs_snapshots() {
                     continue;
                 };
                 let mut theirs = theirs;
+                if ep.starts_with("sql") {
+                    drop_running_sql_duration(&mut theirs);
+                }
                 if !app.completed() && ep.contains("executors") {
                     drop_running_driver_duration(&mut theirs);
                 }
@@ -257,6 +332,46 @@ fn endpoints_equal_shs_snapshots() {
                 match first_diff(&mine, &theirs, "") {
                     None => e.0 += 1,
                     Some(d) => failures.push(format!("{key} {ep}: {d}")),
+                }
+            }
+            // jobs/{id}: likewise (the tool saves jobs/<id>.json only when it differs).
+            if let Some(Value::Array(list)) = load(&sdir.join("jobs.json")) {
+                for entry in list {
+                    let Some(id) = entry.get("jobId").and_then(Value::as_i64) else {
+                        continue;
+                    };
+                    let theirs = load(&sdir.join(format!("jobs/{id}.json"))).unwrap_or(entry);
+                    let mut mine = serde_json::to_value(app.state().job(id)).unwrap();
+                    strip(&mut mine);
+                    let e = matched.entry("jobs/{id}").or_default();
+                    e.1 += 1;
+                    match first_diff(&mine, &theirs, "") {
+                        None => e.0 += 1,
+                        Some(d) => failures.push(format!("{key} jobs/{id}: {d}")),
+                    }
+                }
+            }
+            // sql/{id}: SHS's answer is saved when it differs from the list entry.
+            let shs = shs_version(sdir).unwrap_or_default();
+            if let Some(Value::Array(list)) = load(&sdir.join("sql.json")) {
+                for entry in list {
+                    let Some(id) = entry.get("id").and_then(Value::as_i64) else {
+                        continue;
+                    };
+                    let mut theirs = load(&sdir.join(format!("sql/{id}.json"))).unwrap_or(entry);
+                    drop_running_sql_duration(&mut theirs);
+                    let mut mine = app.sql_execution(id, true, true).unwrap_or(Value::Null);
+                    strip(&mut mine);
+                    if shs.starts_with("3.") {
+                        drop_spark4_sql_fields(&mut mine);
+                    }
+                    drop_running_sql_duration(&mut mine);
+                    let e = matched.entry("sql/{id}").or_default();
+                    e.1 += 1;
+                    match first_diff(&mine, &theirs, "") {
+                        None => e.0 += 1,
+                        Some(d) => failures.push(format!("{key} sql/{id}: {d}")),
+                    }
                 }
             }
             // Per stage attempt: taskSummary and taskList.

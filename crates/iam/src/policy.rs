@@ -132,6 +132,16 @@ pub enum Action {
     AppWrite,
     /// Write performance summaries.
     SummaryWrite,
+    /// Rotate the master key of encryption at rest (re-wrap data keys).
+    MasterKeyRotate,
+    /// Create the instance's named Parquet KMS master keys.
+    KmsKeysManage,
+    /// Wrap a Parquet data key with an instance KMS key (writing encrypted Parquet).
+    KmsWrap,
+    /// Unwrap a Parquet data key with an instance KMS key (reading encrypted Parquet).
+    KmsUnwrap,
+    /// Create or delete library sets (code that runs in every app that asks for it).
+    LibrarySetsManage,
 }
 
 impl Action {
@@ -152,6 +162,11 @@ impl Action {
             Self::DataRead => "instance.data.read",
             Self::AppWrite => "instance.apps.write",
             Self::SummaryWrite => "instance.summaries.write",
+            Self::MasterKeyRotate => "platform.master_key.rotate",
+            Self::KmsKeysManage => "instance.kms.keys.manage",
+            Self::KmsWrap => "instance.kms.wrap",
+            Self::KmsUnwrap => "instance.kms.unwrap",
+            Self::LibrarySetsManage => "instance.library_sets.manage",
         }
     }
 }
@@ -214,6 +229,11 @@ const RULES: &[Rule] = &[
     Rule { action: Action::DataRead, roles: &[Reader, Writer, Manager], administrator: false, data: true },
     Rule { action: Action::AppWrite, roles: &[Writer, Manager], administrator: false, data: true },
     Rule { action: Action::SummaryWrite, roles: &[Writer, Manager, Exporter], administrator: false, data: false },
+    Rule { action: Action::MasterKeyRotate, roles: &[], administrator: true, data: false },
+    Rule { action: Action::KmsKeysManage, roles: &[Manager], administrator: false, data: false },
+    Rule { action: Action::KmsWrap, roles: &[Writer, Manager], administrator: false, data: true },
+    Rule { action: Action::KmsUnwrap, roles: &[Reader, Writer, Manager], administrator: false, data: true },
+    Rule { action: Action::LibrarySetsManage, roles: &[Manager], administrator: false, data: false },
 ];
 
 /// The one authorization decision of sparkplane.
@@ -287,6 +307,11 @@ mod tests {
             DataRead,
             AppWrite,
             SummaryWrite,
+            MasterKeyRotate,
+            KmsKeysManage,
+            KmsWrap,
+            KmsUnwrap,
+            LibrarySetsManage,
         ] {
             assert!(RULES.iter().any(|r| r.action == a), "{a:?}");
         }

@@ -30,6 +30,65 @@ pub struct SettingsLayer {
     pub insecure_http: Option<bool>,
     /// Log filter (`info`, `sparkplane_server=debug`, …).
     pub log: Option<String>,
+    /// Web portal login through an OIDC provider (TOML table `[oidc]`; flags `--oidc-*`).
+    pub oidc: Option<crate::portal::OidcLayer>,
+    /// Confinement of Spark applications: `auto` (default), `bwrap`, `none`.
+    pub sandbox: Option<SandboxMode>,
+    /// Backend of instances that do not choose one (`sparkplane.backend`): `local`, `standalone`.
+    pub spark_backend: Option<SparkBackend>,
+    /// File holding the master key of encryption at rest (default: `<data_dir>/master-key`,
+    /// generated with mode 0600 on first start).
+    pub master_key_file: Option<PathBuf>,
+    /// Summaries ingest and event-log sources (TOML table `[ingest]`: prices, poll interval).
+    pub ingest: Option<crate::ingest::IngestLayer>,
+}
+
+/// How Spark applications are confined (`--sandbox`, TOML `sandbox`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    /// bubblewrap when it works here, else plain processes (logged).
+    #[default]
+    Auto,
+    /// bubblewrap; the server refuses to start if it does not work.
+    Bwrap,
+    /// Plain processes (own directories, cleared environment) only.
+    None,
+}
+
+impl std::str::FromStr for SandboxMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "bwrap" | "bubblewrap" => Ok(Self::Bwrap),
+            "none" => Ok(Self::None),
+            _ => Err(format!("`{s}`: expected auto, bwrap or none")),
+        }
+    }
+}
+
+/// Where an instance's applications run (`--spark-backend`, TOML `spark_backend`, or the
+/// instance's own `default_config` key `sparkplane.backend`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SparkBackend {
+    /// `spark-submit --master local[N]` per application.
+    #[default]
+    Local,
+    /// The instance's own standalone Master + Worker, started by sparkplane.
+    Standalone,
+}
+
+impl std::str::FromStr for SparkBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "local" => Ok(Self::Local),
+            "standalone" => Ok(Self::Standalone),
+            _ => Err(format!("`{s}`: expected local or standalone")),
+        }
+    }
 }
 
 impl SettingsLayer {
@@ -45,6 +104,11 @@ impl SettingsLayer {
             tls_key: self.tls_key.or(lower.tls_key),
             insecure_http: self.insecure_http.or(lower.insecure_http),
             log: self.log.or(lower.log),
+            oidc: crate::portal::OidcLayer::merge(self.oidc, lower.oidc),
+            sandbox: self.sandbox.or(lower.sandbox),
+            spark_backend: self.spark_backend.or(lower.spark_backend),
+            master_key_file: self.master_key_file.or(lower.master_key_file),
+            ingest: crate::ingest::IngestLayer::merge(self.ingest, lower.ingest),
         }
     }
 
@@ -75,8 +139,18 @@ pub struct Settings {
     pub insecure_http: bool,
     /// Log filter.
     pub log: String,
+    /// OIDC login of the web portal (`None`: local passwords only).
+    pub oidc: Option<crate::portal::OidcSettings>,
     /// Spark and the per-app supervisor; `None`: application routes answer 503.
     pub runner: Option<RunnerSettings>,
+    /// Confinement of Spark applications.
+    pub sandbox: SandboxMode,
+    /// Default backend of instances.
+    pub spark_backend: SparkBackend,
+    /// Master key file of encryption at rest; `None`: `<data_dir>/master-key`.
+    pub master_key_file: Option<PathBuf>,
+    /// Summaries ingest: cost prices and the source poll interval.
+    pub ingest: crate::ingest::IngestSettings,
 }
 
 /// How the server runs Spark applications (see `sparkplane_runner`).
@@ -122,7 +196,13 @@ impl Settings {
             tls,
             insecure_http: layer.insecure_http.unwrap_or(false),
             log: layer.log.unwrap_or_else(|| "info".into()),
+            oidc: crate::portal::OidcSettings::resolve(layer.oidc).map_err(ServerError::Config)?,
             runner: None,
+            sandbox: layer.sandbox.unwrap_or_default(),
+            spark_backend: layer.spark_backend.unwrap_or_default(),
+            master_key_file: layer.master_key_file,
+            ingest: crate::ingest::IngestLayer::resolve(layer.ingest.as_ref())
+                .map_err(ServerError::Config)?,
         })
     }
 
@@ -142,6 +222,21 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandbox_and_backend_settings() {
+        let file: SettingsLayer =
+            toml::from_str("sandbox = \"none\"\nspark_backend = \"standalone\"").unwrap();
+        let s = Settings::resolve(SettingsLayer::default().or(file)).unwrap();
+        assert_eq!(s.sandbox, SandboxMode::None);
+        assert_eq!(s.spark_backend, SparkBackend::Standalone);
+        let d = Settings::resolve(SettingsLayer::default()).unwrap();
+        assert_eq!(d.sandbox, SandboxMode::Auto, "bubblewrap when available by default");
+        assert_eq!(d.spark_backend, SparkBackend::Local);
+        assert!(toml::from_str::<SettingsLayer>("sandbox = \"chroot\"").is_err());
+        assert_eq!("bwrap".parse::<SandboxMode>(), Ok(SandboxMode::Bwrap));
+        assert!("yarn".parse::<SparkBackend>().is_err());
+    }
 
     #[test]
     fn precedence_and_defaults() {

@@ -54,6 +54,12 @@ pub enum ApiError {
     /// 500: logged with detail, answered without it.
     #[error("internal error")]
     Internal(String),
+    /// 500: stored data failed its integrity check (encryption at rest): logged with detail,
+    /// never served.
+    #[error(
+        "stored data failed its integrity check (tampered, truncated or swapped); it is not served"
+    )]
+    Integrity(String),
 }
 
 /// One error entry.
@@ -91,6 +97,7 @@ impl ApiError {
             Self::TooManyRequests => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+            Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity"),
         }
     }
 
@@ -119,6 +126,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Integrity(detail) => ApiError::Integrity(detail),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -129,6 +137,9 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_code();
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
+        }
+        if let Self::Integrity(detail) = &self {
+            tracing::error!(%detail, "integrity check failed");
         }
         let body = ErrorBody {
             errors: vec![ErrorEntry {

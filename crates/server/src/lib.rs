@@ -7,12 +7,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
+pub mod at_rest;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
 mod fsutil;
+pub mod ingest;
 pub mod metrics;
+pub mod outbox;
+pub mod portal;
+pub mod sources;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
@@ -25,11 +30,10 @@ use std::time::Duration;
 use axum::Router;
 use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::RustlsAcceptor;
-use rand::RngCore;
 use sparkplane_iam::{ApiKey, FailureLimiter, PrincipalKind, TokenSigner};
 use sparkplane_store::{ApiKeyRecord, ObjectStoreSpec, Objects, Outcome, PrincipalRecord, Store};
 
-pub use config::{RunnerSettings, Settings, SettingsLayer};
+pub use config::{RunnerSettings, SandboxMode, Settings, SettingsLayer, SparkBackend};
 use state::{AppState, Inner};
 
 /// Failures starting or running the server.
@@ -65,24 +69,6 @@ pub struct App {
     pub state: AppState,
     /// The bootstrap Administrator API key, only on the first start.
     pub new_admin_key: Option<String>,
-}
-
-fn load_or_create_signing_key(data_dir: &Path) -> Result<Vec<u8>, ServerError> {
-    let path = data_dir.join(SIGNING_KEY_FILE);
-    match std::fs::read(&path) {
-        Ok(k) if k.len() >= 32 => Ok(k),
-        Ok(_) => Err(ServerError::Iam(format!(
-            "{}: key shorter than 32 bytes",
-            path.display()
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = vec![0u8; 64];
-            rand::rngs::OsRng.fill_bytes(&mut key);
-            fsutil::write_private(&path, &key)?;
-            Ok(key)
-        }
-        Err(e) => Err(ServerError::Io(format!("{}: {e}", path.display()))),
-    }
 }
 
 async fn bootstrap_admin(store: &Store, data_dir: &Path) -> Result<Option<String>, ServerError> {
@@ -130,21 +116,71 @@ async fn bootstrap_admin(store: &Store, data_dir: &Path) -> Result<Option<String
     Ok(Some(key.secret))
 }
 
+/// The runner's confinement for `--sandbox` (`bwrap` refuses to start without a working bwrap).
+fn sandbox_for(mode: config::SandboxMode) -> Result<sparkplane_runner::Sandbox, ServerError> {
+    use sparkplane_runner::Sandbox;
+    let found = || Sandbox::detect();
+    let s = match mode {
+        config::SandboxMode::None => Sandbox::None,
+        config::SandboxMode::Auto => found(),
+        config::SandboxMode::Bwrap => match found() {
+            Sandbox::Bubblewrap => Sandbox::Bubblewrap,
+            Sandbox::None => {
+                return Err(ServerError::Config(
+                    "--sandbox bwrap: `bwrap` is missing or cannot create namespaces here".into(),
+                ))
+            }
+        },
+    };
+    match s {
+        Sandbox::Bubblewrap => tracing::info!("Spark applications run under bubblewrap"),
+        Sandbox::None if mode == config::SandboxMode::None => {
+            tracing::warn!("--sandbox none: instances' applications are not confined by bubblewrap")
+        }
+        Sandbox::None => tracing::warn!(
+            "bubblewrap not available: instances' applications are not confined by it (install bubblewrap)"
+        ),
+    }
+    Ok(s)
+}
+
 /// Open the store, bootstrap, and build the router.
 pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
     fsutil::ensure_private_dir(&settings.data_dir)?;
-    let store = Arc::new(Store::open(&settings.database_url).await?);
+    // Encryption at rest: the master key unwraps the data keys; objects, sealed columns and
+    // the secret files of the data dir are encrypted with them.
+    let (store, master_key_file) = at_rest::open_store(
+        &settings.database_url,
+        settings.master_key_file.as_deref(),
+        &settings.data_dir,
+    )
+    .await?;
+    let store = Arc::new(store);
+    let keyring = store
+        .keyring()
+        .cloned()
+        .ok_or_else(|| ServerError::Config("encryption at rest is not enabled".into()))?;
     let objects = Objects::open(&ObjectStoreSpec::parse(
         &settings.object_store,
         settings.s3_endpoint.clone(),
-    )?)?;
-    let signer = TokenSigner::new(&load_or_create_signing_key(&settings.data_dir)?)
-        .map_err(|e| ServerError::Iam(e.to_string()))?;
+    )?)?
+    .with_keyring(keyring);
+    let signing_key =
+        at_rest::load_or_create_signing_key(&store, &settings.data_dir.join(SIGNING_KEY_FILE))
+            .await?;
+    let signer = TokenSigner::new(&signing_key).map_err(|e| ServerError::Iam(e.to_string()))?;
     let new_admin_key = bootstrap_admin(&store, &settings.data_dir).await?;
     let hashing_permits = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         * 2;
+    // Summaries ingest: the POST route, the runner's outbox and the event-log source poller.
+    let ingest = ingest::Ingestor::new(
+        store.clone(),
+        objects.clone(),
+        settings.ingest.prices,
+        settings.ingest.source_poll_interval,
+    );
     let runner_dir = settings.data_dir.join("runner");
     let runner = match &settings.runner {
         Some(rs) => {
@@ -152,10 +188,13 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
                 sparkplane_runner::RunnerConfig::new(runner_dir.clone(), rs.spark_home.clone());
             cfg.python = rs.python.clone();
             cfg.supervisor = rs.supervisor.clone();
-            match sparkplane_runner::Runner::new(
-                cfg,
-                Arc::new(sparkplane_runner::AnalyzeCompletion),
-            ) {
+            cfg.sandbox = sandbox_for(settings.sandbox)?;
+            // End-of-run analysis + export through the durable outbox (retried in the
+            // background from here on, including rows left by a previous run).
+            let exporter = outbox::Exporter::new(ingest.clone(), outbox::RetryPolicy::from_env());
+            outbox::spawn_retry(exporter.clone());
+            let hook = outbox::ExportCompletion::new(exporter, tokio::runtime::Handle::current());
+            match sparkplane_runner::Runner::new(cfg, Arc::new(hook)) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     tracing::warn!(error = %e, "Spark runner not available; application routes answer 503");
@@ -165,6 +204,12 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
         }
         None => None,
     };
+    // Fold in what supervisors recorded while the server was down before answering anything.
+    if let Some(r) = &runner {
+        if let Err(e) = r.poll() {
+            tracing::warn!(error = %e, "runner: first poll failed");
+        }
+    }
     let monitor = runner
         .as_ref()
         .map(|r| r.spawn_monitor(Duration::from_millis(500)));
@@ -180,8 +225,42 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
         runner_dir,
         runner_instances: std::sync::Mutex::new(std::collections::HashSet::new()),
         monitor,
+        spark_backend: settings.spark_backend,
+        app_fetch: api::applications::FetchSettings::new(
+            settings.s3_endpoint.clone(),
+            &settings.object_store,
+        ),
+        master_key_file,
+        ingest: ingest.clone(),
+        kms_apps: match (&settings.runner, settings.insecure_http) {
+            (Some(rs), false) => Some(api::kms::AppKms::new(
+                settings.listen,
+                settings
+                    .tls
+                    .as_ref()
+                    .map(|(c, _)| c.clone())
+                    .unwrap_or_else(|| settings.data_dir.join("tls-cert.pem")),
+                &rs.spark_home,
+                settings.data_dir.join("runner").join("kms-client"),
+            )),
+            _ => None,
+        },
+        library_python: settings
+            .runner
+            .as_ref()
+            .map(|rs| rs.python.clone().unwrap_or_else(|| "python3".into())),
     }));
+    sources::spawn_poller(&ingest);
     let (router, api) = api::router(state.clone());
+    // The web portal (/ and /ui/…): HTML pages with their own middleware and error pages.
+    let router = router.merge(
+        portal::router(
+            state.clone(),
+            settings.oidc.as_ref(),
+            !settings.insecure_http,
+        )
+        .await?,
+    );
     let json = api
         .to_json()
         .map_err(|e| ServerError::Config(e.to_string()))?;
@@ -226,7 +305,9 @@ pub async fn serve(settings: Settings) -> Result<(), ServerError> {
     } else {
         let (cert, key, generated) =
             tls::ensure_cert(&settings.data_dir, settings.tls.as_ref(), settings.listen)?;
-        let (certs, key) = tls::load(&cert, &key)?;
+        let in_data_dir = settings.tls.is_none();
+        let key_pem = at_rest::tls_key_pem(&app.state.store, &key, in_data_dir).await?;
+        let (certs, key) = tls::load_pem(&cert, &key, &key_pem)?;
         let fp = certs.first().map(tls::fingerprint).unwrap_or_default();
         if generated {
             println!("generated self-signed TLS certificate {}", cert.display());

@@ -39,6 +39,19 @@ pub struct Inner {
     pub runner_instances: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Drives application states while the server runs.
     pub monitor: Option<sparkplane_runner::MonitorHandle>,
+    /// Backend of instances whose `default_config` does not set `sparkplane.backend`.
+    pub spark_backend: crate::config::SparkBackend,
+    /// Where `s3://` application files are fetched from (the server's S3 endpoint) and which
+    /// bucket is the platform's own (never fetched from).
+    pub app_fetch: crate::api::applications::FetchSettings,
+    /// The master key file of encryption at rest (replaced by a rotation).
+    pub master_key_file: std::path::PathBuf,
+    /// Summaries ingest (routes, outbox, source poller) and the event-log sources' state.
+    pub ingest: crate::ingest::Ingestor,
+    /// How Spark applications reach the instance's Parquet KMS (HTTPS servers with a runner).
+    pub kms_apps: Option<crate::api::kms::AppKms>,
+    /// Python (with pip) that builds library sets (the runner's PySpark Python).
+    pub library_python: Option<std::path::PathBuf>,
 }
 
 impl std::ops::Deref for AppState {

@@ -48,6 +48,18 @@ pub fn load(
     cert: &Path,
     key: &Path,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServerError> {
+    let key_pem =
+        std::fs::read(key).map_err(|e| ServerError::Tls(format!("{}: {e}", key.display())))?;
+    load_pem(cert, key, &key_pem)
+}
+
+/// Load the PEM chain from `cert` and the key from `key_pem` (already read, e.g. decrypted
+/// from a sealed file; `key` names it in errors).
+pub fn load_pem(
+    cert: &Path,
+    key: &Path,
+    key_pem: &[u8],
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), ServerError> {
     let read =
         |p: &Path| std::fs::read(p).map_err(|e| ServerError::Tls(format!("{}: {e}", p.display())));
     let cert_pem = read(cert)?;
@@ -60,8 +72,7 @@ pub fn load(
             cert.display()
         )));
     }
-    let key_pem = read(key)?;
-    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+    let key = rustls_pemfile::private_key(&mut &key_pem[..])
         .map_err(|e| ServerError::Tls(format!("{}: {e}", key.display())))?
         .ok_or_else(|| ServerError::Tls(format!("{}: no private key", key.display())))?;
     Ok((certs, key))

@@ -28,6 +28,9 @@ enum Command {
     /// Run the control-plane server (HTTPS API, portal).
     #[cfg(feature = "server")]
     Serve(cmd::serve::Args),
+    /// Operator commands on the server's data (portal passwords, …); the server may be stopped.
+    #[cfg(feature = "server")]
+    Admin(cmd::admin::Args),
     /// Serve Spark History Server's REST API (/api/v1) for a directory of event logs.
     #[cfg(feature = "server")]
     History(cmd::history::Args),
@@ -49,6 +52,8 @@ fn main() -> ExitCode {
         Command::Exec(args) => cmd::exec::run(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => cmd::serve::run(args),
+        #[cfg(feature = "server")]
+        Command::Admin(args) => cmd::admin::run(args),
         #[cfg(feature = "server")]
         Command::History(args) => cmd::history::run(args),
         Command::Submit(args) => cmd::submit::run(args),

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod export_support;
+
 const GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
 
 fn root() -> PathBuf {
@@ -31,26 +33,34 @@ fn free_port() -> u16 {
 }
 
 struct Server {
-    child: std::cell::RefCell<Child>,
+    child: std::cell::RefCell<Option<Child>>,
     port: u16,
     client: reqwest::blocking::Client,
     data: PathBuf,
     spark_home: PathBuf,
+    extra: Vec<String>,
+    envs: Vec<(String, String)>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let c = self.child.get_mut();
-        let _ = c.kill();
-        let _ = c.wait();
+        if let Some(c) = self.child.get_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
 impl Server {
     fn start(data: &Path, spark_home: &Path) -> Server {
+        Self::start_with(data, spark_home, &[], &[])
+    }
+
+    /// `sparkplane serve` with extra flags and environment variables.
+    fn start_with(data: &Path, spark_home: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Server {
         let port = free_port();
-        let s = Server {
-            child: std::cell::RefCell::new(Self::spawn(data, spark_home, port)),
+        let mut s = Server {
+            child: std::cell::RefCell::new(None),
             port,
             client: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -58,31 +68,43 @@ impl Server {
                 .unwrap(),
             data: data.to_path_buf(),
             spark_home: spark_home.to_path_buf(),
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
+            envs: envs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
+        *s.child.get_mut() = Some(s.spawn());
         s.wait_ready();
         s
     }
 
-    /// SIGKILL the server and start it again on the same port and data dir.
-    fn kill9_and_restart(&self) {
-        let mut c = self.child.borrow_mut();
-        c.kill().unwrap();
-        c.wait().unwrap();
-        *c = Self::spawn(&self.data, &self.spark_home, self.port);
-        drop(c);
+    /// SIGKILL the server (applications keep running under their supervisors).
+    fn kill9(&self) {
+        if let Some(mut c) = self.child.borrow_mut().take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// Start it again on the same port and data dir.
+    fn restart(&self) {
+        *self.child.borrow_mut() = Some(self.spawn());
         self.wait_ready();
     }
 
-    fn spawn(data: &Path, spark_home: &Path, port: u16) -> Child {
+    fn spawn(&self) -> Child {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sparkplane"));
         cmd.arg("serve")
             .arg("--data-dir")
-            .arg(data)
+            .arg(&self.data)
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{}", self.port))
             .arg("--insecure-http")
             .arg("--spark-home")
-            .arg(spark_home)
+            .arg(&self.spark_home)
+            .args(&self.extra)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         for var in [
@@ -90,6 +112,10 @@ impl Server {
             "SPARKPLANE_DATA_DIR",
             "SPARKPLANE_DATABASE_URL",
             "SPARKPLANE_CONFIG",
+            "SPARKPLANE_OBJECT_STORE",
+            "SPARKPLANE_S3_ENDPOINT",
+            "SPARKPLANE_SANDBOX",
+            "SPARKPLANE_SPARK_BACKEND",
         ] {
             cmd.env_remove(var);
         }
@@ -159,18 +185,26 @@ impl Server {
     }
 }
 
+/// Waits for the gate file named by its first argument (if any) before its last job, so the
+/// test can make it end while the server is down.
 const OK_APP: &str = r#"
+import os, sys, time
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName("apps-api-ok").getOrCreate()
 df = spark.range(0, 20000, numPartitions=4)
+while len(sys.argv) > 1 and not os.path.exists(sys.argv[1]):
+    time.sleep(0.2)
 print("rows", df.groupBy((df.id % 7).alias("k")).count().count())
 spark.stop()
 "#;
 
 const FAIL_APP: &str = r#"
+import os, sys, time
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName("apps-api-fail").getOrCreate()
 spark.range(10).count()
+while len(sys.argv) > 1 and not os.path.exists(sys.argv[1]):
+    time.sleep(0.2)
 raise ValueError("planted failure 42")
 "#;
 
@@ -305,6 +339,10 @@ fn submit_track_stop_with_real_spark() {
         assert_eq!(v["state"], "accepted");
         v["id"].as_str().unwrap().to_owned()
     };
+    // The finishing and the failing app wait for this file before their last step: it is
+    // created while the server is down.
+    let gate = data.join("runner/instances").join(&inst).join("files/gate");
+    let gate_str = gate.display().to_string();
     // The successful one through the CLI: `sparkplane submit --wait` uploads and follows it.
     let ok_file = dir.path().join("ok.py");
     std::fs::write(&ok_file, OK_APP).unwrap();
@@ -323,7 +361,7 @@ fn submit_track_stop_with_real_spark() {
             "spark.sql.shuffle.partitions=2",
             "--wait",
             "--",
-            "an-arg",
+            &gate_str,
         ])
         .envs(cli_env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
@@ -335,7 +373,7 @@ fn submit_track_stop_with_real_spark() {
     cli_out.read_line(&mut ok).unwrap();
     let ok = ok.trim().to_owned();
     assert_eq!(ok.len(), 36, "CLI printed no application id: {ok:?}");
-    let fail = submit("jobs/fail.py", json!({}));
+    let fail = submit("jobs/fail.py", json!({"arguments": [gate_str]}));
     let long = submit(&long_name, json!({"arguments": ["forever"]}));
 
     let state = |id: &str| {
@@ -358,11 +396,39 @@ fn submit_track_stop_with_real_spark() {
         }
     };
 
-    // Stop the long one once it runs, after a kill -9 of the server: the restarted server
-    // re-attaches to the running apps (and `submit --wait` rides over the gap).
-    wait(&long, &["running"], 180);
-    s.kill9_and_restart();
+    // Kill -9 the server while all three run; during the downtime the finishing and the
+    // failing app end (their supervisors record it), the long one keeps running. The restarted
+    // server re-attaches: every state is right (and `submit --wait` rides over the gap).
+    for id in [&ok, &fail, &long] {
+        wait(id, &["running"], 180);
+    }
+    s.kill9();
+    std::fs::write(&gate, "go").unwrap();
+    let app_dir = |id: &str| {
+        data.join("runner/instances")
+            .join(&inst)
+            .join("apps")
+            .join(id)
+    };
+    let ended = |id: &str| {
+        std::fs::read_to_string(app_dir(id).join("status.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .is_some_and(|v| !v["exit"].is_null())
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !(ended(&ok) && ended(&fail)) {
+        assert!(
+            Instant::now() < deadline,
+            "apps did not end while the server was down"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(!ended(&long), "the long app ended");
+    s.restart();
     assert_eq!(state(&long)["state"], "running");
+    assert_eq!(state(&ok)["state"], "finished");
+    assert_eq!(state(&fail)["state"], "failed");
     assert!(!pgrep(&marker).is_empty(), "long app's processes not found");
     let (st, v) = s.call("DELETE", &format!("{apps}/{long}"), &w, None);
     assert_eq!(st, 204, "{v}");
@@ -394,7 +460,7 @@ fn submit_track_stop_with_real_spark() {
     assert!(d["spark_application_id"].is_string(), "{d}");
     assert!(d["submission_time"].is_string(), "{d}");
     assert_eq!(d["application_details"]["application"], "ok.py");
-    assert_eq!(d["application_details"]["arguments"][0], "an-arg");
+    assert_eq!(d["application_details"]["arguments"][0], gate_str.as_str());
     let (_, f) = s.call("GET", &format!("{apps}/{fail}"), &w, None);
     let text = f.to_string();
     assert!(
@@ -534,4 +600,525 @@ fn files_without_spark() {
         None,
     );
     assert_eq!(st, 404);
+}
+
+/// Spark, or `None` after printing why (a failure with `SPARKPLANE_REQUIRE_ALL=1`).
+fn spark_or_skip() -> Option<PathBuf> {
+    let home = spark_home();
+    if home.is_none() {
+        assert!(
+            std::env::var("SPARKPLANE_REQUIRE_ALL").as_deref() != Ok("1"),
+            "Spark (pip pyspark in .venv or SPARK_HOME) is required"
+        );
+        eprintln!("skipping: Spark not found (run scripts/setup-deps.sh)");
+    }
+    home
+}
+
+/// The Administrator's token of a freshly started server.
+fn admin_token(s: &Server) -> String {
+    let key = std::fs::read_to_string(s.data.join("admin-apikey")).unwrap();
+    s.token(key.trim())
+}
+
+/// A new instance (`body` as for `POST /v3/analytics_engines`) and a new user with `role` on
+/// it; returns the instance id and the user's token.
+fn tenant(s: &Server, admin: &str, body: Value, role: &str) -> (String, String) {
+    let (st, inst) = s.call("POST", "/v3/analytics_engines", admin, Some(body));
+    assert_eq!(st, 201, "{inst}");
+    let inst = inst["id"].as_str().unwrap().to_owned();
+    let (st, user) = s.call("POST", "/v1/users", admin, Some(json!({"name": "u"})));
+    assert_eq!(st, 201, "{user}");
+    let uid = user["id"].as_str().unwrap().to_owned();
+    let (st, key) = s.call(
+        "POST",
+        &format!("/v1/users/{uid}/api_keys"),
+        admin,
+        Some(json!({})),
+    );
+    assert_eq!(st, 201, "{key}");
+    let (st, v) = s.call(
+        "PUT",
+        &format!("/v3/analytics_engines/{inst}/access_policies/{uid}"),
+        admin,
+        Some(json!({"role": role})),
+    );
+    assert_eq!(st, 200, "{v}");
+    (inst, s.token(key["apikey"].as_str().unwrap()))
+}
+
+/// Submit `application_details`; returns the id.
+fn submit_app(s: &Server, inst: &str, token: &str, details: Value) -> String {
+    let (st, v) = s.call(
+        "POST",
+        &format!("/v3/analytics_engines/{inst}/spark_applications"),
+        token,
+        Some(json!({ "application_details": details })),
+    );
+    assert_eq!(st, 202, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// Poll `/state` until it is one of `want`.
+fn wait_state(s: &Server, inst: &str, token: &str, id: &str, want: &[&str], secs: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (st, v) = s.call(
+            "GET",
+            &format!("/v3/analytics_engines/{inst}/spark_applications/{id}/state"),
+            token,
+            None,
+        );
+        assert_eq!(st, 200, "{v}");
+        if want.contains(&v["state"].as_str().unwrap_or("")) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id}: still {v}, wanted {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn driver_log(s: &Server, inst: &str, token: &str, id: &str) -> String {
+    let (st, v) = s.call(
+        "GET",
+        &format!("/v3/analytics_engines/{inst}/spark_applications/{id}/logs"),
+        token,
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Reads a file by absolute path and lists a directory; no Spark session (cheap).
+const READER_APP: &str = r#"
+import os, sys
+try:
+    print("FILE=" + open(sys.argv[1]).read().strip())
+except OSError as e:
+    print("FILE=BLOCKED " + type(e).__name__)
+try:
+    print("INSTANCES=" + ",".join(sorted(os.listdir(sys.argv[2]))))
+except OSError as e:
+    print("INSTANCES=BLOCKED " + type(e).__name__)
+"#;
+
+/// `sparkplane serve` turns bubblewrap on by default: an app of instance B cannot open A's
+/// file by absolute path nor see A's directory, while A's app reads its own (positive control).
+#[test]
+fn sandbox_keeps_instances_apart() {
+    let Some(home) = spark_or_skip() else { return };
+    let bwrap_ok = Command::new("bwrap")
+        .args(["--ro-bind", "/", "/", "--unshare-pid", "--", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !bwrap_ok {
+        assert!(
+            std::env::var("SPARKPLANE_REQUIRE_ALL").as_deref() != Ok("1"),
+            "bwrap (Debian bubblewrap) is required"
+        );
+        eprintln!("skipping: bwrap not available");
+        return;
+    }
+    // A's application comes from an object-store URL (fetched into A's area at submission).
+    let Some(moto) = export_support::Moto::start() else {
+        return;
+    };
+    moto.create_bucket("code");
+    moto.boto(&format!(
+        "s3.put_object(Bucket='code', Key='jobs/reader.py', Body={READER_APP:?})"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start_with(&data, &home, &["--s3-endpoint", &moto.endpoint()], &[]);
+    let admin = admin_token(&s);
+    let (a, ta) = tenant(&s, &admin, json!({"name": "iso-a"}), "Writer");
+    let (b, tb) = tenant(&s, &admin, json!({"name": "iso-b"}), "Writer");
+    let marker = format!("isolation-marker-{}", std::process::id());
+    assert_eq!(s.put_file(&a, "private.txt", &ta, &marker).0, 201);
+    assert_eq!(s.put_file(&b, "reader.py", &tb, READER_APP).0, 201);
+    let instances = data.join("runner/instances");
+    let a_file = instances.join(&a).join("files/private.txt");
+    let args = json!([
+        a_file.display().to_string(),
+        instances.display().to_string()
+    ]);
+    let s3_conf = json!({"spark.hadoop.fs.s3a.access.key": "test",
+                         "spark.hadoop.fs.s3a.secret.key": "test"});
+    let (st, v) = s.call(
+        "POST",
+        &format!("/v3/analytics_engines/{a}/spark_applications"),
+        &ta,
+        Some(
+            json!({"application_details": {"application": "s3://code/jobs/missing.py",
+            "conf": s3_conf}}),
+        ),
+    );
+    assert_eq!(st, 400, "{v}");
+    assert!(v.to_string().contains("could not fetch"), "{v}");
+    let app_a = submit_app(
+        &s,
+        &a,
+        &ta,
+        json!({"application": "s3://code/jobs/reader.py", "arguments": args, "conf": s3_conf}),
+    );
+    let app_b = submit_app(
+        &s,
+        &b,
+        &tb,
+        json!({"application": "reader.py", "arguments": args}),
+    );
+    for (inst, t, id) in [(&a, &ta, &app_a), (&b, &tb, &app_b)] {
+        let v = wait_state(&s, inst, t, id, &["finished", "failed", "stopped"], 120);
+        assert_eq!(
+            v["state"],
+            "finished",
+            "{v}: {}",
+            driver_log(&s, inst, t, id)
+        );
+    }
+    let log_a = driver_log(&s, &a, &ta, &app_a);
+    let log_b = driver_log(&s, &b, &tb, &app_b);
+    assert!(log_a.contains(&format!("FILE={marker}")), "{log_a}");
+    assert!(log_a.contains(&format!("INSTANCES={a}\n")), "{log_a}");
+    assert!(log_b.contains("FILE=BLOCKED"), "{log_b}");
+    assert!(!log_b.contains(&marker), "{log_b}");
+    assert!(log_b.contains(&format!("INSTANCES={b}\n")), "{log_b}");
+    // Without the sandbox the same read succeeds (the test can fail): same user, same files.
+    assert_eq!(std::fs::read_to_string(&a_file).unwrap(), marker);
+}
+
+const SHORT_APP: &str = r#"
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("rows", spark.range(0, 1000, numPartitions=2).selectExpr("id % 3 AS k").groupBy("k").count().count())
+spark.stop()
+"#;
+
+/// An instance whose `default_config` says `sparkplane.backend=standalone` runs on its own
+/// Master + Worker started by sparkplane: an app finishes on it; a long one stopped with DELETE
+/// ends `stopped` with its driver and executors gone; deleting the instance stops the cluster.
+#[test]
+fn standalone_backend_through_the_api() {
+    let Some(home) = spark_or_skip() else { return };
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data, &home);
+    let admin = admin_token(&s);
+    let (inst, w) = tenant(
+        &s,
+        &admin,
+        json!({"name": "sa", "default_config": {"sparkplane.backend": "standalone",
+            "sparkplane.standalone.worker_cores": "2", "spark.cores.max": "1"}}),
+        "Writer",
+    );
+    let marker = format!("sa_sleepy_{}", std::process::id());
+    assert_eq!(s.put_file(&inst, "short.py", &w, SHORT_APP).0, 201);
+    assert_eq!(
+        s.put_file(&inst, &format!("{marker}.py"), &w, LONG_APP).0,
+        201
+    );
+    let short = submit_app(&s, &inst, &w, json!({"application": "short.py"}));
+    let long = submit_app(
+        &s,
+        &inst,
+        &w,
+        json!({"application": format!("{marker}.py")}),
+    );
+    let v = wait_state(
+        &s,
+        &inst,
+        &w,
+        &short,
+        &["finished", "failed", "stopped"],
+        240,
+    );
+    assert_eq!(
+        v["state"],
+        "finished",
+        "{v}: {}",
+        driver_log(&s, &inst, &w, &short)
+    );
+    let (_, d) = s.call(
+        "GET",
+        &format!("/v3/analytics_engines/{inst}/spark_applications/{short}"),
+        &w,
+        None,
+    );
+    let master = d["effective_conf"]["spark.master"].as_str().unwrap_or("");
+    assert!(master.starts_with("spark://127.0.0.1:"), "{d}");
+    assert!(
+        !d["effective_conf"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.starts_with("sparkplane.")),
+        "{d}"
+    );
+    wait_state(&s, &inst, &w, &long, &["running"], 180);
+    let spark_id = s
+        .call(
+            "GET",
+            &format!("/v3/analytics_engines/{inst}/spark_applications/{long}"),
+            &w,
+            None,
+        )
+        .1["spark_application_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Its executor runs under the instance's Worker.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pgrep(&format!("CoarseGrainedExecutorBackend.*{spark_id}")).is_empty() {
+        assert!(Instant::now() < deadline, "no executor of {spark_id}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (st, v) = s.call(
+        "DELETE",
+        &format!("/v3/analytics_engines/{inst}/spark_applications/{long}"),
+        &w,
+        None,
+    );
+    assert_eq!(st, 204, "{v}");
+    wait_state(&s, &inst, &w, &long, &["stopped"], 60);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let leftovers = || {
+        format!(
+            "{}{}",
+            pgrep(&marker),
+            pgrep(&format!("CoarseGrainedExecutorBackend.*{spark_id}"))
+        )
+    };
+    while !leftovers().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(leftovers(), "", "processes of the stopped app remain");
+    // The instance's Master and Worker run until the instance is deleted.
+    let inst_dir = data.join("runner/instances").join(&inst);
+    let daemons = || pgrep(&format!("deploy\\..*{}", inst_dir.display()));
+    assert!(daemons().contains("deploy.master.Master"), "{}", daemons());
+    let (st, v) = s.call(
+        "DELETE",
+        &format!("/v3/analytics_engines/{inst}"),
+        &admin,
+        None,
+    );
+    assert!(st == 204 || st == 200, "{st} {v}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !daemons().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(daemons(), "", "the instance's cluster outlived it");
+    eprintln!(
+        "standalone through the API: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+const TINY_OK: &str = r#"
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+spark.range(0, 100, numPartitions=1).count()
+spark.stop()
+"#;
+
+const TINY_FAIL: &str = r#"
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+spark.range(0, 100, numPartitions=1).count()
+raise RuntimeError("planted export-test failure")
+"#;
+
+/// Conf that makes tiny test apps cheaper on a small machine: no UI, C1-only JIT, serial GC.
+static QUICK_JVM: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({"spark.ui.enabled": "false",
+           "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"})
+});
+
+/// tools/fault-proxy.py in `pass` mode on a given port, in front of `target`.
+fn proxy_on(port: u16, target: u16) -> export_support::Proc {
+    let mut child = Command::new("python3")
+        .arg(root().join("tools/fault-proxy.py"))
+        .args(["--target", &format!("127.0.0.1:{target}"), "--mode", "pass"])
+        .args(["--listen-port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), format!("LISTENING {port}"));
+    export_support::Proc(child)
+}
+
+/// Export fault injection: with the object store unreachable, 10 apps (7 finishing, 3
+/// failing; quota 2, so some wait) still end in their true states and their exports are
+/// queued in the durable outbox; the server is killed (-9) and, once the store is back,
+/// restarted: every summary arrives exactly once (objects in the bucket, rows in the DB).
+#[test]
+fn export_outbox_survives_an_unreachable_store() {
+    let Some(home) = spark_or_skip() else { return };
+    let Some(moto) = export_support::Moto::start() else {
+        return;
+    };
+    moto.create_bucket("perf");
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The store's endpoint: a closed port now, a proxy to moto later.
+    let store_port = free_port();
+    let endpoint = format!("http://127.0.0.1:{store_port}");
+    let s = Server::start_with(
+        &data,
+        &home,
+        &["--object-store", "s3://perf/sp", "--s3-endpoint", &endpoint],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("SPARKPLANE_EXPORT_RETRY_MAX_MS", "2000"),
+            ("SPARKPLANE_EXPORT_TIMEOUT_MS", "3000"),
+        ],
+    );
+    let admin = admin_token(&s);
+    let (inst, m) = tenant(&s, &admin, json!({"name": "outbox"}), "Manager");
+    let (st, v) = s.call(
+        "PUT",
+        &format!("/v3/analytics_engines/{inst}/resource_consumption_limits"),
+        &m,
+        Some(json!({"max_cores": 4, "max_memory": "8G", "max_concurrent_applications": 2})),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(s.put_file(&inst, "ok.py", &m, TINY_OK).0, 201);
+    assert_eq!(s.put_file(&inst, "fail.py", &m, TINY_FAIL).0, 201);
+    let apps: Vec<(String, &str)> = (0..10)
+        .map(|i| {
+            let (file, want) = if i % 3 == 2 {
+                ("fail.py", "failed")
+            } else {
+                ("ok.py", "finished")
+            };
+            (
+                submit_app(
+                    &s,
+                    &inst,
+                    &m,
+                    json!({"application": file, "conf": QUICK_JVM.clone()}),
+                ),
+                want,
+            )
+        })
+        .collect();
+    let (_, waiting) = s.call(
+        "GET",
+        &format!("/v3/analytics_engines/{inst}/spark_applications?state=waiting"),
+        &m,
+        None,
+    );
+    assert!(
+        !waiting["applications"].as_array().unwrap().is_empty(),
+        "quota 2: some of 10 apps must wait: {waiting}"
+    );
+    for (id, want) in &apps {
+        let v = wait_state(&s, &inst, &m, id, &["finished", "failed", "stopped"], 600);
+        assert_eq!(v["state"], *want, "{v}: {}", driver_log(&s, &inst, &m, id));
+    }
+    // Every export was tried, failed and queued; the bucket is empty.
+    for (id, _) in &apps {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let log = driver_log(&s, &inst, &m, id);
+            if log.contains("queued for retry") {
+                assert!(!log.contains("exported in"), "{log}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{id}: export not tried: {log}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    assert!(moto.keys("perf").is_empty());
+    let (st, _) = s.call(
+        "GET",
+        &format!(
+            "/v3/analytics_engines/{inst}/spark_applications/{}/performance",
+            apps[0].0
+        ),
+        &m,
+        None,
+    );
+    assert_eq!(st, 200, "the summary is readable before it is exported");
+    let down_for = t0.elapsed();
+
+    // The server is killed with the exports still queued; the store comes back; the restarted
+    // server resumes its outbox: every summary arrives, once.
+    s.kill9();
+    let _proxy = proxy_on(store_port, moto.port);
+    s.restart();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while moto.keys("perf").len() < apps.len() {
+        assert!(
+            Instant::now() < deadline,
+            "summaries missing: {:?}",
+            moto.keys("perf")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    // Exactly once: one object per app in the bucket, one runner summary row per app.
+    let keys = moto.keys("perf");
+    assert_eq!(keys.len(), apps.len(), "{keys:?}");
+    let prefix = format!("sp/instances/{inst}/summaries/");
+    assert!(keys.iter().all(|k| k.starts_with(&prefix)), "{keys:?}");
+    let (st, rows) = s.call(
+        "GET",
+        &format!("/v3/analytics_engines/{inst}/performance_summaries?origin=runner&limit=100"),
+        &m,
+        None,
+    );
+    assert_eq!(st, 200, "{rows}");
+    let rows = rows["performance_summaries"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), apps.len(), "{rows:?}");
+    for (id, want_state) in &apps {
+        let log = driver_log(&s, &inst, &m, id);
+        assert_eq!(
+            log.matches("performance summary exported in").count(),
+            1,
+            "{log}"
+        );
+        assert_eq!(
+            rows.iter()
+                .filter(|r| r["application_id"].as_str() == Some(id.as_str()))
+                .count(),
+            1,
+            "{id}: {rows:?}"
+        );
+        let (st, summary) = s.call(
+            "GET",
+            &format!("/v3/analytics_engines/{inst}/spark_applications/{id}/performance"),
+            &m,
+            None,
+        );
+        assert_eq!(st, 200, "{summary}");
+        let (_, d) = s.call(
+            "GET",
+            &format!("/v3/analytics_engines/{inst}/spark_applications/{id}"),
+            &m,
+            None,
+        );
+        assert_eq!(summary["app"]["id"], d["spark_application_id"], "{id}");
+        // The app's state never changed because of the export.
+        assert_eq!(
+            wait_state(&s, &inst, &m, id, &[want_state], 1)["state"],
+            *want_state
+        );
+    }
+    eprintln!(
+        "export outbox: 10 apps ended with the store down in {:.1} s; all exported {:.1} s later",
+        down_for.as_secs_f64(),
+        t0.elapsed().as_secs_f64() - down_for.as_secs_f64()
+    );
 }

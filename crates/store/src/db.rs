@@ -12,6 +12,17 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use crate::model::{ApiKeyRecord, AuditEvent, AuditQuery, InstanceRecord, Limits, PrincipalRecord};
 use crate::StoreError;
 
+/// Encryption at rest: the keyring, sealed columns, KMS keys, library sets (migration 0004).
+pub mod encryption;
+/// The export outbox of end-of-run summaries (migration 0005).
+pub mod outbox;
+/// Web portal sessions, passwords and OIDC identities (migration 0003).
+pub mod portal;
+/// Event-log sources and their checkpoints (migration 0002).
+pub mod sources;
+/// Performance summaries (migration 0002).
+pub mod summaries;
+
 /// Which database engine is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -21,11 +32,29 @@ pub enum Backend {
     Postgres,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "control plane",
-    include_str!("../migrations/0001_control_plane.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "control plane",
+        include_str!("../migrations/0001_control_plane.sql"),
+    ),
+    (
+        2,
+        "performance summaries and sources",
+        include_str!("../migrations/0002_performance_summaries.sql"),
+    ),
+    (3, "portal", include_str!("../migrations/0003_portal.sql")),
+    (
+        4,
+        "encryption at rest",
+        include_str!("../migrations/0004_encryption.sql"),
+    ),
+    (
+        5,
+        "export outbox",
+        include_str!("../migrations/0005_export_outbox.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS
@@ -60,6 +89,8 @@ pub struct Store {
     backend: Backend,
     write: tokio::sync::Mutex<()>,
     cache: RwLock<Cache>,
+    /// Encryption at rest (set by [`Store::open_encrypted`]).
+    keyring: std::sync::OnceLock<std::sync::Arc<crate::crypto::Keyring>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -78,6 +109,13 @@ impl Store {
     /// Open `sqlite://path` (created if missing) or `postgres://…`, run migrations and load
     /// the in-memory view.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, None).await
+    }
+
+    async fn open_with(
+        url: &str,
+        master: Option<crate::crypto::MasterKey>,
+    ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -121,7 +159,11 @@ impl Store {
             backend,
             write: tokio::sync::Mutex::new(()),
             cache: RwLock::new(Cache::default()),
+            keyring: std::sync::OnceLock::new(),
         };
+        if let Some(master) = master {
+            store.enable_encryption(master).await?;
+        }
         store.load().await?;
         Ok(store)
     }
@@ -184,7 +226,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         {
-            let i = instance_from_row(&r)?;
+            let i = instance_from_row(&r, self.keyring.get().map(|k| &**k))?;
             c.instances.insert(i.id.clone(), i);
         }
         for r in sqlx::query(
@@ -397,8 +439,9 @@ impl Store {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         let _w = self.write.lock().await;
-        let mut tx = self.pool.begin().await?;
         let config = serde_json::to_string(&i.default_config).map_err(corrupt)?;
+        let config = self.seal_config(&i.id, config).await?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO instances (id, name, state, default_config, spark_version, max_cores, max_memory, \
              max_concurrent_applications, created_at, state_change_time) \
@@ -435,6 +478,7 @@ impl Store {
         let mut rec = self.instance(id).ok_or(StoreError::NotFound)?;
         f(&mut rec);
         let config = serde_json::to_string(&rec.default_config).map_err(corrupt)?;
+        let config = self.seal_config(&rec.id, config).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE instances SET name = $1, state = $2, default_config = $3, spark_version = $4, max_cores = $5, \
@@ -658,10 +702,15 @@ async fn insert_audit(conn: &mut AnyConnection, a: &AuditEvent) -> Result<(), St
     Ok(())
 }
 
-fn instance_from_row(r: &AnyRow) -> Result<InstanceRecord, StoreError> {
+fn instance_from_row(
+    r: &AnyRow,
+    keyring: Option<&crate::crypto::Keyring>,
+) -> Result<InstanceRecord, StoreError> {
+    let id: String = r.try_get("id")?;
     let config: String = r.try_get("default_config")?;
+    let config = encryption::open_config(keyring, &id, config)?;
     Ok(InstanceRecord {
-        id: r.try_get("id")?,
+        id,
         name: r.try_get("name")?,
         state: r.try_get("state")?,
         default_config: serde_json::from_str(&config).map_err(corrupt)?,

@@ -7,10 +7,20 @@
 //! an uncommitted change (single server process per database).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod crypto;
 mod db;
 mod model;
 mod objects;
 
+pub use crypto::{Keyring, MasterKey};
+pub use db::encryption::{KmsKeyInfo, LibrarySetRecord};
+pub use db::outbox::OutboxEntry;
+pub use db::portal::PortalSession;
+pub use db::sources::{SourceObject, SourceRecord, SourceStats};
+pub use db::summaries::{
+    summary_id, summary_object_key, NewSummary, Origin, Page, ParseError, RunStatus, Severity,
+    SummaryQuery, SummaryRecord, UpsertOutcome,
+};
 pub use db::{Backend, Store};
 pub use model::{
     ApiKeyRecord, AuditEvent, AuditQuery, InstanceRecord, Limits, Outcome, PrincipalRecord,
@@ -38,6 +48,13 @@ pub enum StoreError {
     /// The thing to change does not exist.
     #[error("not found")]
     NotFound,
+    /// A query argument is invalid (bad cursor, limit out of range).
+    #[error("{0}")]
+    Invalid(String),
+    /// Encrypted data failed authentication (tampered, truncated, moved or swapped, or
+    /// sealed with another key): it is never returned.
+    #[error("integrity check failed: {0}")]
+    Integrity(String),
 }
 
 /// Milliseconds since the Unix epoch.

@@ -1,12 +1,23 @@
 //! The object store: a local directory by default, or S3 (and S3-compatible stores).
+//!
+//! With a [`Keyring`] attached ([`Objects::with_keyring`], what the server does) every object
+//! is encrypted transparently on [`Objects::put`] / [`Objects::put_stream`] and authenticated
+//! on [`Objects::get`] / [`Objects::get_stream`]: keys under `instances/<id>/` use that
+//! instance's data key, all others the platform data key, and the object key is bound as
+//! associated data (see [`crate::crypto`]). A tampered, truncated or swapped object gives
+//! [`StoreError::Integrity`] and is never returned.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::crypto::{Keyring, ObjectOpener, HEADER_LEN, SEGMENT};
 use crate::StoreError;
 
 /// Where objects go.
@@ -55,6 +66,7 @@ pub struct Objects {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     description: String,
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -75,6 +87,7 @@ impl Objects {
                     store: Arc::new(fs),
                     prefix: Path::default(),
                     description: format!("local directory {}", dir.display()),
+                    keyring: None,
                 })
             }
             ObjectStoreSpec::S3 {
@@ -92,9 +105,29 @@ impl Objects {
                     store: Arc::new(b.build()?),
                     prefix: Path::from(prefix.as_str()),
                     description: format!("s3://{bucket}/{prefix}"),
+                    keyring: None,
                 })
             }
         }
+    }
+
+    /// Encrypt every object at rest with `keyring` from now on (what the server does).
+    pub fn with_keyring(mut self, keyring: Arc<Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// Whether objects are encrypted at rest.
+    pub fn encrypted(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// The canonical form of a key (bound as associated data): parts joined by `/`.
+    fn canonical(key: &str) -> String {
+        key.split('/')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     fn full(&self, key: &str) -> Path {
@@ -105,18 +138,141 @@ impl Objects {
         p
     }
 
-    /// Write an object.
+    /// Write an object (encrypted when a keyring is attached).
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let bytes = match &self.keyring {
+            Some(k) => k.seal_object(&Self::canonical(key), &bytes).await?,
+            None => bytes,
+        };
         self.store
             .put(&self.full(key), PutPayload::from(bytes))
             .await?;
         Ok(())
     }
 
-    /// Read an object.
+    /// Read an object (authenticated and decrypted when a keyring is attached; nothing is
+    /// returned unless the whole object verified).
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         let r = self.store.get(&self.full(key)).await?;
-        Ok(r.bytes().await?.to_vec())
+        let bytes = r.bytes().await?;
+        match &self.keyring {
+            Some(k) => k.open_object(&Self::canonical(key), &bytes),
+            None => Ok(bytes.to_vec()),
+        }
+    }
+
+    /// Write an object from a reader with bounded memory (64 KiB segments, multipart upload).
+    /// Returns the plaintext size.
+    pub async fn put_stream(
+        &self,
+        key: &str,
+        mut reader: impl AsyncRead + Unpin + Send,
+    ) -> Result<u64, StoreError> {
+        let upload = self.store.put_multipart(&self.full(key)).await?;
+        let mut w = WriteMultipart::new(upload);
+        let mut sealer = match &self.keyring {
+            Some(k) => Some(k.object_sealer(&Self::canonical(key)).await?),
+            None => None,
+        };
+        if let Some(s) = sealer.as_mut() {
+            w.write(&s.take_header());
+        }
+        let mut total = 0u64;
+        let mut cur = read_segment(&mut reader).await?;
+        loop {
+            let next = if cur.len() == SEGMENT {
+                read_segment(&mut reader).await?
+            } else {
+                Vec::new()
+            };
+            total += cur.len() as u64;
+            let last = next.is_empty();
+            match sealer.as_mut() {
+                Some(s) if last => w.write(&s.last(&cur)?),
+                Some(s) => w.write(&s.next(&cur)?),
+                None => w.write(&cur),
+            }
+            if last {
+                break;
+            }
+            cur = next;
+        }
+        w.finish().await?;
+        Ok(total)
+    }
+
+    /// Read an object as a stream of verified plaintext chunks with bounded memory. A segment
+    /// that fails authentication ends the stream with [`StoreError::Integrity`] (segments
+    /// before it were authentic; truncation is detected at the end). Consumers that must not
+    /// act on a partial object use [`Objects::get`].
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
+        let inner = self.store.get(&self.full(key)).await?.into_stream();
+        let Some(keyring) = self.keyring.clone() else {
+            return Ok(inner.map(|r| r.map_err(StoreError::from)).boxed());
+        };
+        let key = Self::canonical(key);
+        struct St {
+            inner: BoxStream<'static, object_store::Result<Bytes>>,
+            buf: Vec<u8>,
+            opener: Option<ObjectOpener>,
+            done: bool,
+        }
+        let st = St {
+            inner,
+            buf: Vec::new(),
+            opener: None,
+            done: false,
+        };
+        let stream = futures_util::stream::unfold(st, move |mut st| {
+            let keyring = keyring.clone();
+            let key = key.clone();
+            async move {
+                if st.done {
+                    return None;
+                }
+                loop {
+                    if st.opener.is_none() && st.buf.len() >= HEADER_LEN {
+                        match keyring.object_opener(&key, &st.buf[..HEADER_LEN]) {
+                            Ok(o) => {
+                                st.opener = Some(o);
+                                st.buf.drain(..HEADER_LEN);
+                            }
+                            Err(e) => {
+                                st.done = true;
+                                return Some((Err(e), st));
+                            }
+                        }
+                    }
+                    if let Some(o) = st.opener.as_mut() {
+                        if st.buf.len() > ObjectOpener::CT_SEGMENT {
+                            let seg: Vec<u8> = st.buf.drain(..ObjectOpener::CT_SEGMENT).collect();
+                            let r = o.next(&seg).map(Bytes::from);
+                            st.done = r.is_err();
+                            return Some((r, st));
+                        }
+                    }
+                    match st.inner.next().await {
+                        Some(Ok(b)) => st.buf.extend_from_slice(&b),
+                        Some(Err(e)) => {
+                            st.done = true;
+                            return Some((Err(e.into()), st));
+                        }
+                        None => {
+                            st.done = true;
+                            let r = match st.opener.as_mut() {
+                                Some(o) => o.last(&st.buf).map(Bytes::from),
+                                None => keyring.object_opener(&key, &st.buf).map(|_| Bytes::new()),
+                            };
+                            return Some((r, st));
+                        }
+                    }
+                }
+            }
+        });
+        Ok(stream.boxed())
     }
 
     /// Delete an object.
@@ -125,10 +281,29 @@ impl Objects {
         Ok(())
     }
 
-    /// The underlying store (for streaming users).
+    /// The underlying store. It sees RAW (encrypted) bytes: use `put_stream` / `get_stream`
+    /// for streaming, never this, to read or write contents.
     pub fn inner(&self) -> &Arc<dyn ObjectStore> {
         &self.store
     }
+}
+
+/// Read up to one full segment (fewer bytes only at EOF).
+async fn read_segment(r: &mut (impl AsyncRead + Unpin)) -> Result<Vec<u8>, StoreError> {
+    let mut buf = vec![0u8; SEGMENT];
+    let mut n = 0;
+    while n < SEGMENT {
+        let k = r
+            .read(&mut buf[n..])
+            .await
+            .map_err(|e| StoreError::Config(format!("reading object data: {e}")))?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    buf.truncate(n);
+    Ok(buf)
 }
 
 #[cfg(test)]
@@ -144,6 +319,60 @@ mod tests {
         assert!(dir.path().join("objects/a/b.json").exists());
         o.delete("a/b.json").await.unwrap();
         assert!(o.get("a/b.json").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn encrypted_roundtrip_stream_and_integrity() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = crate::Store::open_encrypted(&url, crate::MasterKey::generate())
+            .await
+            .unwrap();
+        let o = Objects::open(&ObjectStoreSpec::Local(dir.path().join("objects")))
+            .unwrap()
+            .with_keyring(store.keyring().unwrap().clone());
+        let marker = b"MARKER-object-plaintext".repeat(10_000);
+        o.put("instances/i1/f.bin", marker.clone()).await.unwrap();
+        let raw = std::fs::read(dir.path().join("objects/instances/i1/f.bin")).unwrap();
+        assert!(!raw.windows(8).any(|w| w == b"MARKER-o"));
+        assert_eq!(o.get("instances/i1/f.bin").await.unwrap(), marker);
+        // Streaming both ways, several segments.
+        let n = o
+            .put_stream("instances/i1/s.bin", std::io::Cursor::new(marker.clone()))
+            .await
+            .unwrap();
+        assert_eq!(n, marker.len() as u64);
+        let mut got = Vec::new();
+        let mut st = o.get_stream("instances/i1/s.bin").await.unwrap();
+        while let Some(c) = st.next().await {
+            got.extend_from_slice(&c.unwrap());
+        }
+        assert_eq!(got, marker);
+        assert_eq!(o.get("instances/i1/s.bin").await.unwrap(), marker);
+        // Swapped objects fail.
+        std::fs::rename(
+            dir.path().join("objects/instances/i1/s.bin"),
+            dir.path().join("objects/instances/i1/g.bin"),
+        )
+        .unwrap();
+        assert!(matches!(
+            o.get("instances/i1/g.bin").await,
+            Err(StoreError::Integrity(_))
+        ));
+        // A flipped byte fails, streaming too.
+        let mut t = raw.clone();
+        t[raw.len() / 2] ^= 0x40;
+        std::fs::write(dir.path().join("objects/instances/i1/f.bin"), t).unwrap();
+        assert!(matches!(
+            o.get("instances/i1/f.bin").await,
+            Err(StoreError::Integrity(_))
+        ));
+        let mut st = o.get_stream("instances/i1/f.bin").await.unwrap();
+        let mut failed = false;
+        while let Some(c) = st.next().await {
+            failed |= matches!(c, Err(StoreError::Integrity(_)));
+        }
+        assert!(failed);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use sparkplane_store::{InstanceRecord, Outcome};
 
 use crate::api::{rfc3339, ApiErrors};
 use crate::auth::Caller;
+use crate::config::SparkBackend;
 use crate::error::ApiError;
 use crate::extract::{parse_json, Body, Query};
 use crate::state::{audit_event, AppState};
@@ -218,17 +219,74 @@ fn runner(state: &AppState) -> Result<Runner, ApiError> {
     })
 }
 
-fn spec(inst: &InstanceRecord) -> InstanceSpec {
+/// Keys of an instance's `default_config` that configure sparkplane itself (never passed to
+/// Spark): `sparkplane.backend` (`local` | `standalone`), `sparkplane.standalone.worker_cores`,
+/// `sparkplane.standalone.worker_memory`.
+pub const BACKEND_KEY: &str = "sparkplane.backend";
+const WORKER_CORES_KEY: &str = "sparkplane.standalone.worker_cores";
+const WORKER_MEMORY_KEY: &str = "sparkplane.standalone.worker_memory";
+
+fn spec(inst: &InstanceRecord, default_backend: SparkBackend) -> Result<InstanceSpec, ApiError> {
     let u = |v: Option<i64>| v.and_then(|n| u32::try_from(n).ok());
-    InstanceSpec {
+    let cfg = &inst.default_config;
+    let bad = |k: &str, v: &str, want: &str| {
+        ApiError::BadRequest(format!(
+            "instance default_config `{k}` = `{v}`: expected {want}"
+        ))
+    };
+    let kind = match cfg.get(BACKEND_KEY) {
+        None => default_backend,
+        Some(v) => v
+            .trim()
+            .parse::<SparkBackend>()
+            .map_err(|_| bad(BACKEND_KEY, v, "local or standalone"))?,
+    };
+    let backend = match kind {
+        SparkBackend::Local => Backend::Local,
+        SparkBackend::Standalone => {
+            let worker_cores = match cfg.get(WORKER_CORES_KEY) {
+                None => 2,
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=256).contains(n))
+                    .ok_or_else(|| bad(WORKER_CORES_KEY, v, "1 to 256"))?,
+            };
+            let worker_memory = match cfg.get(WORKER_MEMORY_KEY) {
+                None => "1g".to_owned(),
+                Some(v) => {
+                    let t = v.trim();
+                    let ok = t.len() <= 8
+                        && t.strip_suffix(['m', 'g']).is_some_and(|n| {
+                            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                        });
+                    if !ok {
+                        return Err(bad(WORKER_MEMORY_KEY, v, "a size like 512m or 2g"));
+                    }
+                    t.to_owned()
+                }
+            };
+            Backend::Standalone {
+                worker_cores,
+                worker_memory,
+            }
+        }
+    };
+    Ok(InstanceSpec {
         id: inst.id.clone(),
-        default_config: inst.default_config.clone(),
+        // `sparkplane.*` keys configure sparkplane, not Spark.
+        default_config: cfg
+            .iter()
+            .filter(|(k, _)| !k.starts_with("sparkplane."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         quota: Quota {
             max_concurrent_apps: u(inst.limits.max_concurrent_applications),
             max_cores: u(inst.limits.max_cores),
         },
-        backend: Backend::Local,
-    }
+        backend,
+    })
 }
 
 /// Run a blocking runner call on the blocking pool, first handing the instance to the runner
@@ -249,7 +307,11 @@ where
         .lock()
         .map(|s| s.contains(&inst.id))
         .unwrap_or(false);
-    let spec = (refresh || !known).then(|| spec(inst));
+    let spec = if refresh || !known {
+        Some(spec(inst, state.spark_backend)?)
+    } else {
+        None
+    };
     let id = inst.id.clone();
     let out = tokio::task::spawn_blocking(move || {
         if let Some(spec) = spec {
@@ -323,6 +385,150 @@ fn redacted_details(dir: &FsPath) -> Option<serde_json::Value> {
     serde_json::to_value(&d).ok()
 }
 
+/// How `application_details.application = "s3://bucket/key"` is fetched into the instance's
+/// area before submission: through the server's S3 endpoint, with the app's own credentials
+/// (`spark.hadoop.fs.s3a.access.key` / `.secret.key` / `.session.token` in its `conf`, the keys
+/// Spark itself would use) or unsigned when it gives none — never with the server's credentials
+/// — and never from the platform's own bucket.
+#[derive(Debug, Clone, Default)]
+pub struct FetchSettings {
+    /// The server's S3 endpoint (`--s3-endpoint`); `None` = AWS.
+    pub endpoint: Option<String>,
+    /// The platform's own bucket (`--object-store s3://bucket/…`), refused.
+    pub platform_bucket: Option<String>,
+}
+
+impl FetchSettings {
+    /// From the server's `--s3-endpoint` and `--object-store` settings.
+    pub fn new(endpoint: Option<String>, object_store: &str) -> Self {
+        let platform_bucket = object_store
+            .strip_prefix("s3://")
+            .map(|r| r.split('/').next().unwrap_or_default().to_owned());
+        FetchSettings {
+            endpoint,
+            platform_bucket,
+        }
+    }
+}
+
+/// Where fetched application files go inside the instance's area.
+const FETCHED_DIR: &str = "_fetched";
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `s3://bucket/key` (or `s3a://`) → (bucket, key, file name), checked.
+fn parse_s3_url(url: &str) -> Result<Option<(&str, &str, &str)>, ApiError> {
+    let Some(rest) = url
+        .strip_prefix("s3://")
+        .or_else(|| url.strip_prefix("s3a://"))
+    else {
+        if url.contains("://") {
+            return Err(ApiError::BadRequest(format!(
+                "application `{url}`: only s3:// object-store URLs (or files of the instance's area) are supported"
+            )));
+        }
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "application `{url}`: expected s3://bucket/path/file"
+        ))
+    };
+    let (bucket, key) = rest.split_once('/').ok_or_else(bad)?;
+    let name = key.rsplit('/').next().unwrap_or_default();
+    let ok_name = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if bucket.is_empty() || key.len() > 1024 || !ok_name {
+        return Err(bad());
+    }
+    Ok(Some((bucket, key, name)))
+}
+
+/// If `details.application` is an object-store URL, download it into the instance's area and
+/// point `application` at the copy.
+async fn fetch_application(
+    state: &AppState,
+    instance_id: &str,
+    details: &mut ApplicationDetails,
+) -> Result<(), ApiError> {
+    let url = details.application.clone();
+    let Some((bucket, key, name)) = parse_s3_url(&url)? else {
+        return Ok(());
+    };
+    let fetch = &state.app_fetch;
+    if fetch.platform_bucket.as_deref() == Some(bucket) {
+        return Err(ApiError::BadRequest(format!(
+            "application `{url}`: `{bucket}` is the platform's own bucket"
+        )));
+    }
+    let conf = |k: &str| {
+        details
+            .conf
+            .get(&format!("spark.hadoop.fs.s3a.{k}"))
+            .cloned()
+    };
+    let mut b = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(conf("endpoint.region").unwrap_or_else(|| "us-east-1".into()))
+        .with_retry(object_store::RetryConfig {
+            max_retries: 2,
+            retry_timeout: std::time::Duration::from_secs(20),
+            ..Default::default()
+        });
+    if let Some(ep) = &fetch.endpoint {
+        b = b
+            .with_endpoint(ep)
+            .with_allow_http(ep.starts_with("http://"));
+    }
+    match (conf("access.key"), conf("secret.key")) {
+        (Some(id), Some(secret)) => {
+            b = b.with_access_key_id(id).with_secret_access_key(secret);
+            if let Some(t) = conf("session.token") {
+                b = b.with_token(t);
+            }
+        }
+        _ => b = b.with_skip_signature(true),
+    }
+    let failed = |e: String| ApiError::BadRequest(format!("could not fetch `{url}`: {e}"));
+    let store = b.build().map_err(|e| failed(e.to_string()))?;
+    let path = object_store::path::Path::from(key);
+    let got = tokio::time::timeout(FETCH_TIMEOUT, async {
+        let r = object_store::ObjectStore::get(&store, &path).await?;
+        if r.meta.size > MAX_FILE_BYTES as u64 {
+            return Ok(None);
+        }
+        r.bytes().await.map(Some)
+    })
+    .await
+    .map_err(|_| failed(format!("timed out after {} s", FETCH_TIMEOUT.as_secs())))?
+    .map_err(|e| failed(e.to_string()))?
+    .ok_or_else(|| failed(format!("larger than {MAX_FILE_BYTES} bytes")))?;
+    let rel = format!("{FETCHED_DIR}/{}/{name}", uuid::Uuid::new_v4().simple());
+    let target = file_in_area(&files_area(state, instance_id), &rel)?;
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(parent) = target.parent() {
+            private_dirs(parent)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&target)?;
+        f.write_all(&got)?;
+        f.sync_all()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(format!("storing the fetched application: {e}")))?;
+    details.application = rel;
+    Ok(())
+}
+
 /// Submit a Spark application (Writer).
 #[utoipa::path(post, path = "/v3/analytics_engines/{instance_id}/spark_applications", tag = "applications",
     params(("instance_id" = String, Path, description = "Instance id")),
@@ -332,6 +538,7 @@ pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
     Path(instance_id): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let path = apps_path(&instance_id);
@@ -339,7 +546,7 @@ pub async fn submit(
         .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
         .await?;
     let req: SubmitRequest = parse_json(&body.0)?;
-    let details = req.application_details;
+    let mut details = req.application_details;
     if details.application.trim().is_empty() {
         return Err(ApiError::BadRequest(
             "field `application_details.application` is required".into(),
@@ -352,6 +559,13 @@ pub async fn submit(
             )));
         }
     }
+    runner(&state)?;
+    // Parquet modular encryption: the KMS client, its URL and the caller's token (crypto).
+    let area = files_area(&state, &inst.id);
+    let token = crate::api::kms::bearer(&headers);
+    crate::api::kms::fill_app_conf(&state, &inst, token, &area, &mut details.conf).await?;
+    crate::api::library_sets::apply(&state, &inst, &mut details).await?;
+    fetch_application(&state, &inst.id, &mut details).await?;
     let id = inst.id.clone();
     let rec = with_runner(&state, &inst, true, move |r| r.submit(&id, details)).await?;
     audit_ok(
@@ -577,7 +791,8 @@ pub async fn logs(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
-/// The performance summary of an ended application (Reader).
+/// The performance summary of an ended application (Reader): the stored summary once the
+/// end-of-run export delivered it, before that the run's own copy.
 #[utoipa::path(get, path = "/v3/analytics_engines/{instance_id}/spark_applications/{application_id}/performance", tag = "applications",
     params(("instance_id" = String, Path, description = "Instance id"),
            ("application_id" = String, Path, description = "Application id")),
@@ -597,6 +812,15 @@ pub async fn performance(
         &path,
     )
     .await?;
+    // The stored (exported) summary; until the outbox has delivered it, the run's own copy.
+    if let Some(rec) = state
+        .store
+        .summary_by_application(&instance_id, &app_id)
+        .await?
+    {
+        let b = state.objects.get(&rec.object_key).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response());
+    }
     match tokio::fs::read(dir.join("summary.json")).await {
         Ok(b) => Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::NotFound(format!(
@@ -790,6 +1014,101 @@ pub async fn delete_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn instance(cfg: &[(&str, &str)]) -> InstanceRecord {
+        InstanceRecord {
+            id: "i1".into(),
+            name: "n".into(),
+            state: "active".into(),
+            default_config: cfg
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            spark_version: "4.3".into(),
+            limits: sparkplane_store::Limits {
+                max_cores: Some(4),
+                max_memory: None,
+                max_concurrent_applications: Some(2),
+            },
+            created_at: 0,
+            state_change_time: 0,
+        }
+    }
+
+    #[test]
+    fn backend_from_instance_setting_or_server_default() {
+        let local = spec(&instance(&[]), SparkBackend::Local).unwrap();
+        assert_eq!(local.backend, Backend::Local);
+        assert_eq!(local.quota.max_concurrent_apps, Some(2));
+        let sa = spec(&instance(&[]), SparkBackend::Standalone).unwrap();
+        assert!(matches!(
+            sa.backend,
+            Backend::Standalone {
+                worker_cores: 2,
+                ..
+            }
+        ));
+        let s = spec(
+            &instance(&[
+                ("sparkplane.backend", "standalone"),
+                ("sparkplane.standalone.worker_cores", "3"),
+                ("sparkplane.standalone.worker_memory", "2g"),
+                ("spark.executor.memory", "1g"),
+            ]),
+            SparkBackend::Local,
+        )
+        .unwrap();
+        assert_eq!(
+            s.backend,
+            Backend::Standalone {
+                worker_cores: 3,
+                worker_memory: "2g".into()
+            }
+        );
+        // sparkplane.* keys configure sparkplane and never reach Spark.
+        assert_eq!(
+            s.default_config.keys().collect::<Vec<_>>(),
+            ["spark.executor.memory"]
+        );
+        let l = spec(
+            &instance(&[("sparkplane.backend", "local")]),
+            SparkBackend::Standalone,
+        );
+        assert_eq!(l.unwrap().backend, Backend::Local);
+        for bad in [
+            ("sparkplane.backend", "yarn"),
+            ("sparkplane.standalone.worker_cores", "0"),
+            ("sparkplane.standalone.worker_memory", "lots"),
+        ] {
+            let i = instance(&[("sparkplane.backend", "standalone"), bad]);
+            assert!(spec(&i, SparkBackend::Local).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn object_store_urls() {
+        assert_eq!(
+            parse_s3_url("s3://b/jobs/app.py").unwrap(),
+            Some(("b", "jobs/app.py", "app.py"))
+        );
+        assert_eq!(parse_s3_url("jobs/app.py").unwrap(), None);
+        for bad in [
+            "s3://b",
+            "s3:///k.py",
+            "s3://b/dir/",
+            "s3://b/.hidden",
+            "http://x/a.py",
+            "gs://b/a.py",
+        ] {
+            assert!(parse_s3_url(bad).is_err(), "{bad}");
+        }
+        let f = FetchSettings::new(None, "s3://platform/prefix");
+        assert_eq!(f.platform_bucket.as_deref(), Some("platform"));
+        assert_eq!(
+            FetchSettings::new(None, "/var/objects").platform_bucket,
+            None
+        );
+    }
 
     #[test]
     fn paths_escaping_the_area_are_refused() {

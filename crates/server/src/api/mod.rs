@@ -1,12 +1,18 @@
 //! The HTTP API: routes, OpenAPI document, and the request middleware (request id, JSON error
 //! bodies for framework errors, metrics, security headers).
 
+pub mod admin;
 pub mod applications;
 pub mod audit;
+pub mod history;
 pub mod identity;
 pub mod instances;
+pub mod kms;
+pub mod library_sets;
 pub mod ops;
 pub mod principals;
+pub mod sources;
+pub mod summaries;
 
 use std::time::Instant;
 
@@ -137,6 +143,8 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(applications::get_state))
         .routes(routes!(applications::logs))
         .routes(routes!(applications::performance))
+        // Spark's own REST API per instance: not in the OpenAPI document (see api/history.rs).
+        .route(history::PATH, axum::routing::get(history::api_v1))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(
@@ -146,6 +154,22 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 ))
                 .layer(DefaultBodyLimit::max(applications::MAX_FILE_BYTES)),
         )
+        // Performance summaries (bodies up to 16 MiB) and event-log sources (issue 8).
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(summaries::ingest, summaries::list))
+                .layer(DefaultBodyLimit::max(crate::ingest::MAX_SUMMARY_BYTES)),
+        )
+        .routes(routes!(summaries::trends))
+        .routes(routes!(summaries::get))
+        .routes(routes!(sources::list))
+        .routes(routes!(sources::put, sources::get, sources::delete))
+        .routes(routes!(admin::rotate_master_key))
+        .routes(routes!(kms::create_key, kms::list_keys))
+        .routes(routes!(kms::wrap))
+        .routes(routes!(kms::unwrap))
+        .routes(routes!(library_sets::create, library_sets::list))
+        .routes(routes!(library_sets::get, library_sets::delete))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))
         .routes(routes!(openapi_json))

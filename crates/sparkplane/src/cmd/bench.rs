@@ -35,6 +35,9 @@ enum Command {
     GenLog(GenArgs),
     /// Read an event log into typed events and report throughput and peak memory.
     Read(ReadArgs),
+    /// Time the server's end-of-run path on a log: analyse, outbox (SQLite), export (local store).
+    #[cfg(feature = "server")]
+    Export(super::bench_export::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -69,6 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::GenLog(a) => gen_log(a),
         Command::Read(a) => read(a),
+        #[cfg(feature = "server")]
+        Command::Export(a) => super::bench_export::run(a),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `sparkplane history`: a Spark History Server-compatible `/api/v1` over a log directory.
+//! `sparkplane history`: a Spark History Server-compatible `/api/v1` over a log directory, local
+//! or `s3://bucket/prefix`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,12 +7,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use sparkplane_history::http::LogSource;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Directory of Spark event logs (files, rolling directories, legacy directories).
+    /// Directory of Spark event logs (files, rolling directories, legacy directories), or
+    /// `s3://bucket/prefix` (credentials and region from the `AWS_*` environment).
     #[arg(long)]
-    log_dir: PathBuf,
+    log_dir: String,
+    /// Endpoint of an S3-compatible store (for `s3://` log directories), e.g.
+    /// `http://127.0.0.1:9000`.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
+    /// Local directory `s3://` logs are mirrored into (default: a new directory under the
+    /// system's temporary directory).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:18080")]
     listen: SocketAddr,
@@ -21,15 +32,26 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.log_dir.to_string_lossy().contains("://") {
-        anyhow::bail!("only local log directories are supported so far (no s3:// yet)");
-    }
+    let source = if args.log_dir.starts_with("s3://") {
+        let mirror = args.cache_dir.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("sparkplane-history-{}", std::process::id()))
+        });
+        LogSource::S3 {
+            url: args.log_dir,
+            endpoint: args.s3_endpoint,
+            mirror,
+        }
+    } else if args.log_dir.contains("://") {
+        anyhow::bail!("--log-dir must be a local directory or s3://bucket/prefix");
+    } else {
+        LogSource::Dir(PathBuf::from(args.log_dir))
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     rt.block_on(sparkplane_history::http::serve(
-        args.log_dir,
+        source,
         args.listen,
         Duration::from_secs(args.rescan_secs.max(1)),
     ))
