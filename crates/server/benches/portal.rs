@@ -3,7 +3,9 @@
 //! decryption, template rendering) for
 //!   * the page of an application with 1,000 stages and 500 SQL executions, and
 //!   * a page of an instance's run list holding 100,000 runs (seeded directly in SQLite),
+//!
 //! each measured over repeated requests (median, p95, max). Target: under 1 s each.
+//!
 //! Data lives under $SPARKPLANE_BENCH_DIR (default /tmp) and is removed afterwards.
 #![allow(clippy::unwrap_used)]
 
@@ -284,11 +286,7 @@ async fn main() {
         ),
         ("run list live-refresh fragment", "/rows".to_owned()),
     ] {
-        let path = if q.starts_with('/') {
-            format!("/ui/i/{inst}{q}")
-        } else {
-            format!("/ui/i/{inst}{q}")
-        };
+        let path = format!("/ui/i/{inst}{q}");
         let mut times = Vec::new();
         let mut size = 0;
         for _ in 0..10 {

@@ -231,7 +231,11 @@ mod tests {
         assert_eq!(s.sandbox, SandboxMode::None);
         assert_eq!(s.spark_backend, SparkBackend::Standalone);
         let d = Settings::resolve(SettingsLayer::default()).unwrap();
-        assert_eq!(d.sandbox, SandboxMode::Auto, "bubblewrap when available by default");
+        assert_eq!(
+            d.sandbox,
+            SandboxMode::Auto,
+            "bubblewrap when available by default"
+        );
         assert_eq!(d.spark_backend, SparkBackend::Local);
         assert!(toml::from_str::<SettingsLayer>("sandbox = \"chroot\"").is_err());
         assert_eq!("bwrap".parse::<SandboxMode>(), Ok(SandboxMode::Bwrap));

@@ -153,6 +153,29 @@ async fn suite(h: Harness) {
     let (s, _, _) = get(&h, "/ui/", &session).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
 
+    // Idle timeout: a session unused for more than 30 minutes is ended (audited).
+    let (_, _, headers) = login(&h, "admin", PW).await;
+    let session = cookie_of(&headers, "__Host-sparkplane_session").unwrap();
+    let secret = session.split_once('=').unwrap().1;
+    let hash: String = sha2::Digest::finalize(sha2::Digest::chain_update(
+        <sha2::Sha256 as sha2::Digest>::new(),
+        secret.as_bytes(),
+    ))
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect();
+    let (s, _, _) = get(&h, "/ui/", &session).await;
+    assert_eq!(s, 200);
+    h.app
+        .state
+        .store
+        .touch_portal_session(&hash, sparkplane_store::now_ms() - 31 * 60 * 1000)
+        .await
+        .unwrap();
+    let (s, _, _) = get(&h, "/ui/", &session).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(!h.audit("action=portal.session.expire").await.is_empty());
+
     // A user with a password but no role anywhere: "not authorized", no session.
     h.user("nobody").await;
     sparkplane_server::portal::admin::set_password(&h.settings, "nobody", PW)

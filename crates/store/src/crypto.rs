@@ -351,9 +351,11 @@ impl Keyring {
             )
         };
         let now = crate::now_ms();
+        // Another process on the same database (an admin command) may have created it first:
+        // keep whichever row won and use its key.
         sqlx::query(
             "INSERT INTO data_keys (scope, wrapped, master_key_id, created_at, rewrapped_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope) DO NOTHING",
         )
         .bind(scope)
         .bind(wrapped)
@@ -362,7 +364,15 @@ impl Keyring {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        let dk = Arc::new(dk);
+        let row = sqlx::query("SELECT wrapped FROM data_keys WHERE scope = $1")
+            .bind(scope)
+            .fetch_one(&self.pool)
+            .await?;
+        let stored: String = row.try_get("wrapped")?;
+        let dk = {
+            let m = self.master.read().map_err(|_| integrity("keyring lock"))?;
+            Arc::new(unwrap_key(&m.cipher(), scope, &stored)?)
+        };
         if let Ok(mut k) = self.keys.write() {
             k.insert(scope.to_owned(), dk.clone());
         }

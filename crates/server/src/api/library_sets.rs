@@ -52,7 +52,11 @@ pub struct LibraryFile {
 #[serde(deny_unknown_fields)]
 pub struct NewLibrarySet {
     /// Name: 1–64 of `A-Z a-z 0-9 _ . -`, not starting with `.`.
-    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$"
+    )]
     pub name: String,
     /// Python requirements, each `package==version --hash=sha256:<hex>` (pip --require-hashes;
     /// every dependency needs a hash).
@@ -127,9 +131,9 @@ fn valid_requirement(r: &str) -> bool {
         return false;
     };
     let pkg_ok = !pkg.is_empty()
-        && pkg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']' | b','));
+        && pkg.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']' | b',')
+        });
     let ver_ok = !ver.is_empty()
         && ver
             .bytes()
@@ -259,8 +263,19 @@ fn build(
     }
     let pip = |args: Vec<std::ffi::OsString>| -> Result<(), ApiError> {
         let out = std::process::Command::new(python)
-            .args(["-m", "pip", "install", "--isolated", "--disable-pip-version-check"])
-            .args(["--no-input", "--no-compile", "--only-binary=:all:", "--target"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--isolated",
+                "--disable-pip-version-check",
+            ])
+            .args([
+                "--no-input",
+                "--no-compile",
+                "--only-binary=:all:",
+                "--target",
+            ])
             .arg(&py_dir)
             .args(args)
             .env_remove("PIP_CONFIG_FILE")
@@ -283,7 +298,11 @@ fn build(
         let req = dir.join("requirements.txt");
         std::fs::write(&req, new.python.join("\n") + "\n")
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        pip(vec!["--require-hashes".into(), "-r".into(), req.into_os_string()])?;
+        pip(vec![
+            "--require-hashes".into(),
+            "-r".into(),
+            req.into_os_string(),
+        ])?;
     }
     let mut rels = Vec::new();
     for (src, name) in jars {
@@ -459,7 +478,9 @@ pub async fn get(
         .await?;
     match state.store.library_set(&instance_id, &name).await? {
         Some(r) => Ok(Json(view(&r)?)),
-        None => Err(ApiError::NotFound(format!("library set `{name}` not found"))),
+        None => Err(ApiError::NotFound(format!(
+            "library set `{name}` not found"
+        ))),
     }
 }
 
@@ -528,7 +549,12 @@ pub async fn apply(
             }
         };
         let v = view(&rec)?;
-        py_paths.push(area.join(set_rel(name)).join("python").display().to_string());
+        py_paths.push(
+            area.join(set_rel(name))
+                .join("python")
+                .display()
+                .to_string(),
+        );
         details.jars.extend(v.jars);
     }
     if py_paths.is_empty() {

@@ -94,7 +94,7 @@ impl utoipa::Modify for SecurityAddon {
     ),
     modifiers(&SecurityAddon),
     security(("bearer" = [])),
-    components(schemas(ErrorBody, audit::OutcomeParam, instances::SparkConf, instances::SparkConfPatch))
+    components(schemas(ErrorBody, audit::OutcomeParam, instances::SparkConf, instances::SparkConfPatch, summaries::InsightKindName, summaries::RunStatusName))
 )]
 struct ApiDoc;
 

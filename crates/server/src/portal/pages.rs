@@ -417,7 +417,14 @@ pub fn app_page(
             thresholds: i
                 .threshold
                 .iter()
-                .map(|(k, v)| (human(k), format!("{v}")))
+                .map(|(k, v)| {
+                    let text = if k.contains("bytes") && *v >= 0.0 {
+                        bytes(*v as u64)
+                    } else {
+                        format!("{v}")
+                    };
+                    (human(k), text)
+                })
                 .collect(),
         })
         .collect();
@@ -973,4 +980,25 @@ pub async fn audit(
         outcome: outcome.unwrap_or_default(),
         next,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_evidence_formats() {
+        assert_eq!(money(12.345), "$12.35");
+        assert_eq!(money(0.00178), "$0.00178");
+        assert_eq!(money(0.0), "$0.00");
+        assert_eq!(
+            evidence_text("disk_bytes_spilled", &Evidence::Int(1_048_576)),
+            "1.00 MiB"
+        );
+        assert_eq!(
+            evidence_text("stage_ids", &Evidence::Ids(vec![1, 2])),
+            "1, 2"
+        );
+        assert_eq!(human("max_ratio"), "Max ratio");
+    }
 }

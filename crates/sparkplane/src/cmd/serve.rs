@@ -63,10 +63,10 @@ pub struct Args {
     master_key_file: Option<PathBuf>,
     /// Web portal login through an OIDC provider.
     #[command(flatten)]
-    oidc: OidcArgs,
+    oidc: Box<OidcArgs>,
     /// Summaries ingest: cost prices and the event-log source poll interval.
     #[command(flatten)]
-    ingest: IngestArgs,
+    ingest: Box<IngestArgs>,
 }
 
 /// `--price-core-hour`, `--price-memory-gb-hour`, `--source-poll-seconds` (TOML `[ingest]`).
@@ -138,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         spark_backend: args.spark_backend,
         master_key_file: args.master_key_file,
         oidc: args.oidc.layer(),
-        ingest: args.ingest.layer(),
+        ingest: (*args.ingest).layer(),
     };
     let file = match &args.config {
         Some(path) => SettingsLayer::from_toml_file(path)?,
