@@ -193,14 +193,17 @@ impl Exporter {
         }
     }
 
-    /// After a failed attempt: drop the row if retrying cannot help, else reschedule it.
-    async fn failed(&self, e: &OutboxEntry, err: &ExportError) {
+    /// After a failed attempt: drop the row if retrying cannot help (saying so in the driver
+    /// log when `log`), else reschedule it.
+    async fn failed(&self, e: &OutboxEntry, err: &ExportError, log: bool) {
         if err.permanent() {
             tracing::warn!(instance = %e.instance_id, app = %e.app_id, error = %err, "summary export abandoned");
-            append_line(
-                Path::new(&e.log_path),
-                &format!("sparkplane: performance summary export abandoned: {err}"),
-            );
+            if log {
+                append_line(
+                    Path::new(&e.log_path),
+                    &format!("sparkplane: performance summary export abandoned: {err}"),
+                );
+            }
             if let Err(db) = self.store.outbox_delete(&e.instance_id, &e.app_id).await {
                 tracing::warn!(error = %db, "export outbox: could not delete a row");
             }
@@ -232,13 +235,13 @@ impl Exporter {
                     append_line(
                         Path::new(&e.log_path),
                         &format!(
-                            "sparkplane: performance summary exported in {} ms (retry {} from the outbox)",
+                            "sparkplane: performance summary exported in {} ms (from the outbox, after {} failed attempts)",
                             t0.elapsed().as_millis(),
                             e.attempts
                         ),
                     );
                 }
-                Err(err) => self.failed(&e, &err).await,
+                Err(err) => self.failed(&e, &err, true).await,
             }
         }
         Ok(delivered)
@@ -280,10 +283,10 @@ impl Exporter {
                 t0.elapsed().as_millis()
             ),
             Err(err) => {
-                self.failed(&entry, &err).await;
+                self.failed(&entry, &err, false).await;
                 self.wake.notify_one();
                 if err.permanent() {
-                    format!("sparkplane: performance summary export failed: {err}")
+                    format!("sparkplane: performance summary export abandoned: {err}")
                 } else {
                     format!(
                         "sparkplane: performance summary export failed after {} ms ({err}); queued for retry",

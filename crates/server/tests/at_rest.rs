@@ -257,8 +257,20 @@ async fn markers_never_at_rest_rotation_and_integrity() {
 }
 
 #[tokio::test]
-async fn kms_roles() {
-    let h = Harness::new(Db::Sqlite).await.unwrap();
+async fn kms_roles_sqlite() {
+    kms_roles(Db::Sqlite).await;
+}
+
+/// Migration 0004 and the sealed KMS keys on PostgreSQL too.
+#[tokio::test]
+async fn kms_roles_postgres() {
+    kms_roles(Db::Postgres).await;
+}
+
+async fn kms_roles(db: Db) {
+    let Some(h) = Harness::new(db).await else {
+        return;
+    };
     let id = instance(&h).await;
     let mut tokens = Vec::new();
     for role in ["Manager", "Writer", "Reader"] {

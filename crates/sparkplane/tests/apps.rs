@@ -326,7 +326,8 @@ fn submit_track_stop_with_real_spark() {
     // Three real runs at once.
     let submit = |app: &str, extra: Value| {
         let mut d = json!({"application": app, "name": app,
-            "conf": {"spark.sql.shuffle.partitions": "2", "spark.my.password": "hunter2"},
+            "conf": {"spark.sql.shuffle.partitions": "2", "spark.my.password": "hunter2",
+                "spark.driver.extraJavaOptions": QUICK_JVM_OPTS},
             "env": {"GREETING": "hello-secret-env"},
             "runtime": {"spark_version": "4"}});
         if let Value::Object(m) = extra {
@@ -359,6 +360,8 @@ fn submit_track_stop_with_real_spark() {
         .args([
             "--conf",
             "spark.sql.shuffle.partitions=2",
+            "--conf",
+            &format!("spark.driver.extraJavaOptions={QUICK_JVM_OPTS}"),
             "--wait",
             "--",
             &gate_str,
@@ -821,12 +824,17 @@ fn standalone_backend_through_the_api() {
         s.put_file(&inst, &format!("{marker}.py"), &w, LONG_APP).0,
         201
     );
-    let short = submit_app(&s, &inst, &w, json!({"application": "short.py"}));
+    let short = submit_app(
+        &s,
+        &inst,
+        &w,
+        json!({"application": "short.py", "conf": QUICK_JVM.clone()}),
+    );
     let long = submit_app(
         &s,
         &inst,
         &w,
-        json!({"application": format!("{marker}.py")}),
+        json!({"application": format!("{marker}.py"), "conf": QUICK_JVM.clone()}),
     );
     let v = wait_state(
         &s,
@@ -932,10 +940,14 @@ spark.range(0, 100, numPartitions=1).count()
 raise RuntimeError("planted export-test failure")
 "#;
 
-/// Conf that makes tiny test apps cheaper on a small machine: no UI, C1-only JIT, serial GC.
+/// C1-only JIT and the serial GC: about 40% less CPU for tiny apps' JVMs.
+const QUICK_JVM_OPTS: &str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
+
+/// Conf that makes tiny test apps cheaper on a small machine: no UI, quick JVMs.
 static QUICK_JVM: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
     json!({"spark.ui.enabled": "false",
-           "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"})
+           "spark.driver.extraJavaOptions": QUICK_JVM_OPTS,
+           "spark.executor.extraJavaOptions": QUICK_JVM_OPTS})
 });
 
 /// tools/fault-proxy.py in `pass` mode on a given port, in front of `target`.

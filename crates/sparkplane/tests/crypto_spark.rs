@@ -565,7 +565,10 @@ spark.stop()
 fn library_set_wheel_in_a_udf_on_standalone_executors() {
     let python = root().join(".venv/bin/python");
     if sparkplane_runner::find_spark_home(&root()).is_none() || !python.is_file() {
-        assert!(!require_all(), "pyspark (.venv) missing and SPARKPLANE_REQUIRE_ALL=1");
+        assert!(
+            !require_all(),
+            "pyspark (.venv) missing and SPARKPLANE_REQUIRE_ALL=1"
+        );
         eprintln!("SKIP: no .venv pyspark");
         return;
     }
@@ -622,7 +625,12 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
     };
     let wpath = "wheels/sparkplibdemo-1.0-py3-none-any.whl";
     put(&a, &mgr_a, wpath, wheel_bytes.clone());
-    put(&a, &writer_a, "libset_app.py", LIBSET_APP.as_bytes().to_vec());
+    put(
+        &a,
+        &writer_a,
+        "libset_app.py",
+        LIBSET_APP.as_bytes().to_vec(),
+    );
     put(&b, &mgr_b, "libset_app.py", LIBSET_APP.as_bytes().to_vec());
     let sets = format!("/v3/analytics_engines/{a}/library_sets");
     // Writers may not build sets (Managers only, on purpose).
@@ -646,7 +654,10 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
         Some(json!({"name": "nohash", "python": ["six==1.16.0"]})),
     );
     assert_eq!(st, 400, "{v}");
-    assert!(v.to_string().contains("needs a pinned version and a hash"), "{v}");
+    assert!(
+        v.to_string().contains("needs a pinned version and a hash"),
+        "{v}"
+    );
     // The good set.
     let (st, v) = s.call("POST", &sets, &mgr_a, Some(body.clone()));
     assert_eq!(st, 201, "{v}");
@@ -667,8 +678,10 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
         "POST",
         &format!("/v3/analytics_engines/{b}/spark_applications"),
         &mgr_b,
-        Some(json!({"application_details": {"application": "libset_app.py",
-            "conf": {"ae.spark.librarysets": "demo"}}})),
+        Some(
+            json!({"application_details": {"application": "libset_app.py",
+            "conf": {"ae.spark.librarysets": "demo"}}}),
+        ),
     );
     assert_eq!(st, 400, "{v}");
     assert!(v.to_string().contains("not found in this instance"), "{v}");
@@ -678,8 +691,10 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
         "POST",
         &apps,
         &writer_a,
-        Some(json!({"application_details": {"application": "libset_app.py",
-            "conf": {"ae.spark.librarysets": "demo"}}})),
+        Some(
+            json!({"application_details": {"application": "libset_app.py",
+            "conf": {"ae.spark.librarysets": "demo"}}}),
+        ),
     );
     assert_eq!(st, 202, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
@@ -695,7 +710,10 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
         std::thread::sleep(Duration::from_millis(500));
     };
     let (_, log) = s.call("GET", &format!("{apps}/{id}/logs"), &writer_a, None);
-    let log = log.as_str().map(str::to_owned).unwrap_or_else(|| log.to_string());
+    let log = log
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| log.to_string());
     assert_eq!(state, "finished", "{log}");
     let line = log
         .lines()
@@ -704,8 +722,17 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
     assert!(line.contains("LIBSET [1, 8, 15, 22] DRIVER 8"), "{line}");
     // The UDF ran in executor processes of the standalone Worker (their work dir), not in the
     // driver.
-    let driver_cwd = line.split("DRIVER_CWD ").nth(1).unwrap().split(' ').next().unwrap();
+    let driver_cwd = line
+        .split("DRIVER_CWD ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
     let exec = line.split("EXEC_CWDS ").nth(1).unwrap();
     assert!(!exec.contains(&format!("'{driver_cwd}'")), "{line}");
-    assert!(exec.contains("standalone"), "executor cwd not in the Worker: {line}");
+    assert!(
+        exec.contains("standalone"),
+        "executor cwd not in the Worker: {line}"
+    );
 }
