@@ -710,8 +710,8 @@ impl Store {
         };
         if let Some(k) = &q.insight {
             add(
-                " AND EXISTS (SELECT 1 FROM performance_summary_insights i \
-                 WHERE i.summary_id = s.id AND i.kind = ?)",
+                " AND s.id IN (SELECT i.summary_id FROM performance_summary_insights i \
+                 WHERE i.instance_id = $1 AND i.kind = ?)",
                 Bind::Text(k.clone()),
                 &mut filter,
             );
