@@ -1,7 +1,6 @@
 //! Files holding secrets: created with mode 0600, directories 0700.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use crate::ServerError;
@@ -22,20 +21,8 @@ pub fn ensure_private_dir(path: &Path) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Atomically write a 0600 file (temporary file + fsync + rename).
+/// Atomically write a 0600 file (temporary file + fsync + rename): the store's
+/// [`sparkplane_store::crypto::write_private`], with the server's error.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| io(&tmp, e))?;
-    f.sync_all().map_err(|e| io(&tmp, e))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
-    Ok(())
+    sparkplane_store::crypto::write_private(path, bytes).map_err(|e| ServerError::Io(e.to_string()))
 }

@@ -83,6 +83,17 @@ const MATRIX: &[(&str, &str, [u16; 10])] = &[
     ("GET",    "/v3/analytics_engines/{A}/library_sets",            [401, 401, 401, 401, 401, 200, 200, 200, 403, 404]),
     ("GET",    "/v3/analytics_engines/{A}/library_sets/{LN}",       [401, 401, 401, 401, 401, 404, 404, 404, 403, 404]),
     ("DELETE", "/v3/analytics_engines/{A}/library_sets/{LN}",       [401, 401, 401, 401, 401, 403, 403, 404, 403, 404]),
+    // Performance summaries and event-log sources (issue 8). The POST body is empty (400 once
+    // authorized); trends without its required `name` is 400 for everyone authenticated;
+    // {SM} is a summary that does not exist; {LN} a source that does not exist.
+    ("POST",   "/v3/analytics_engines/{A}/performance_summaries",   [401, 401, 401, 401, 401, 403, 400, 400, 403, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/performance_summaries",   [401, 401, 401, 401, 401, 200, 200, 200, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/performance_summaries/trends", [401, 401, 401, 401, 401, 400, 400, 400, 400, 400]),
+    ("GET",    "/v3/analytics_engines/{A}/performance_summaries/{SM}", [401, 401, 401, 401, 401, 404, 404, 404, 404, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/sources",                 [401, 401, 401, 401, 401, 403, 403, 200, 403, 404]),
+    ("PUT",    "/v3/analytics_engines/{A}/sources/{LN}",            [401, 401, 401, 401, 401, 403, 403, 201, 403, 404]),
+    ("GET",    "/v3/analytics_engines/{A}/sources/{LN}",            [401, 401, 401, 401, 401, 403, 403, 404, 403, 404]),
+    ("DELETE", "/v3/analytics_engines/{A}/sources/{LN}",            [401, 401, 401, 401, 401, 403, 403, 404, 403, 404]),
 ];
 
 /// An application id that does not exist.
@@ -106,6 +117,10 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         "PUT" if p.contains("/access_policies/") => Some(json!({"role": "Reader"})),
         "POST" if p.ends_with("/spark_applications") => Some(json!({"application_details": {
             "application": "app.py", "conf": {"spark.master": "local[4]"}}})),
+        // A source whose endpoint refuses connections at once (the poll fails, logged).
+        "PUT" if p.contains("/sources/") => {
+            Some(json!({"url": "s3://matrix-bucket/logs", "endpoint": "http://127.0.0.1:9"}))
+        }
         "PUT" if p.contains("/files/") => Some(json!({"not": "python, but bytes are bytes"})),
         "POST" if p.ends_with("/kms/keys") => Some(json!({"name": "k1"})),
         "POST" if p.ends_with("/wrap") => Some(json!({"key": "AAECAwQFBgcICQoLDA0ODw=="})),
@@ -206,7 +221,8 @@ async fn run_matrix(db: Db) {
                 .replace("{X}", NO_APP)
                 .replace("{F}", FILE)
                 .replace("{KN}", "nokey")
-                .replace("{LN}", "noset");
+                .replace("{LN}", "noset")
+                .replace("{SM}", NO_APP);
             let (status, body) = if path == "/identity/token" {
                 h.token_request(&h.admin_key).await
             } else {
@@ -266,6 +282,7 @@ async fn openapi_lists_every_route() {
             .replace("{F}", "{path}")
             .replace("{KN}", "{key}")
             .replace("{LN}", "{name}")
+            .replace("{SM}", "{summary_id}")
     };
     let tested: std::collections::BTreeSet<(String, String)> = MATRIX
         .iter()

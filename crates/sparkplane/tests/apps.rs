@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "server")]
 
+use std::cell::RefCell;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,32 +15,30 @@ use serde_json::{json, Value};
 
 mod export_support;
 
-const GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+use export_support::serve::{self, Api};
+use export_support::{free_port, root};
 
 fn spark_home() -> Option<PathBuf> {
     sparkplane_runner::find_spark_home(&root())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// `sparkplane serve --insecure-http` that can be killed and restarted on the same port and
+/// data dir; the calls go through its [`Api`].
 struct Server {
-    child: std::cell::RefCell<Option<Child>>,
+    child: RefCell<Option<Child>>,
     port: u16,
-    client: reqwest::blocking::Client,
+    api: Api,
     data: PathBuf,
     spark_home: PathBuf,
     extra: Vec<String>,
     envs: Vec<(String, String)>,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 impl Drop for Server {
@@ -60,12 +59,9 @@ impl Server {
     fn start_with(data: &Path, spark_home: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut s = Server {
-            child: std::cell::RefCell::new(None),
+            child: RefCell::new(None),
             port,
-            client: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            api: Api::http(port, Duration::from_secs(30)),
             data: data.to_path_buf(),
             spark_home: spark_home.to_path_buf(),
             extra: extra.iter().map(|a| (*a).to_owned()).collect(),
@@ -94,82 +90,20 @@ impl Server {
     }
 
     fn spawn(&self) -> Child {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sparkplane"));
-        cmd.arg("serve")
-            .arg("--data-dir")
-            .arg(&self.data)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--insecure-http")
-            .arg("--spark-home")
-            .arg(&self.spark_home)
-            .args(&self.extra)
-            .envs(self.envs.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for var in [
-            "SPARKPLANE_LISTEN",
-            "SPARKPLANE_DATA_DIR",
-            "SPARKPLANE_DATABASE_URL",
-            "SPARKPLANE_CONFIG",
-            "SPARKPLANE_OBJECT_STORE",
-            "SPARKPLANE_S3_ENDPOINT",
-            "SPARKPLANE_SANDBOX",
-            "SPARKPLANE_SPARK_BACKEND",
-        ] {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd.spawn().expect("spawn sparkplane serve");
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || for _ in std::io::BufReader::new(stdout).lines() {});
-        child
+        serve::spawn(
+            serve::serve_command(&self.data)
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{}", self.port))
+                .arg("--insecure-http")
+                .arg("--spark-home")
+                .arg(&self.spark_home)
+                .args(&self.extra)
+                .envs(self.envs.iter().map(|(k, v)| (k, v))),
+        )
     }
 
     fn wait_ready(&self) {
-        let s = self;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = s.client.get(s.url("/healthz")).send() {
-                if r.status() == 200 {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "server did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn token(&self, apikey: &str) -> String {
-        let r = self
-            .client
-            .post(self.url("/identity/token"))
-            .form(&[("grant_type", GRANT), ("apikey", apikey)])
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json::<Value>().unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut rb = self.client.request(m, self.url(path)).bearer_auth(token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        serve::wait_ready(30, || Some(self.api.clone()));
     }
 
     fn put_file(&self, inst: &str, path: &str, token: &str, bytes: &str) -> (u16, Value) {
@@ -244,8 +178,7 @@ fn submit_track_stop_with_real_spark() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let s = Server::start(&data, &home);
-    let admin_key = std::fs::read_to_string(data.join("admin-apikey")).unwrap();
-    let admin = s.token(admin_key.trim());
+    let admin = s.admin_token(&data);
 
     // An instance and a Writer on it.
     let (st, inst) = s.call(
@@ -384,20 +317,7 @@ fn submit_track_stop_with_real_spark() {
         assert_eq!(st, 200, "{v}");
         v
     };
-    let wait = |id: &str, want: &[&str], secs: u64| {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let v = state(id);
-            if want.contains(&v["state"].as_str().unwrap()) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{id}: still {v}, wanted {want:?}"
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    };
+    let wait = |id: &str, want: &[&str], secs: u64| s.wait_state(&inst, &w, id, want, secs);
 
     // Kill -9 the server while all three run; during the downtime the finishing and the
     // failing app end (their supervisors record it), the long one keeps running. The restarted
@@ -447,13 +367,13 @@ fn submit_track_stop_with_real_spark() {
 
     let cli_status = cli.wait().unwrap();
     assert!(cli_status.success(), "submit --wait: {cli_status}");
-    let v = wait(&ok, &["finished", "failed", "stopped"], 10);
+    let v = wait(&ok, serve::FINAL, 10);
     assert_eq!(v["state"], "finished", "{v}");
     assert!(
         v["start_time"].is_string() && v["finish_time"].is_string(),
         "{v}"
     );
-    let v = wait(&fail, &["finished", "failed", "stopped"], 240);
+    let v = wait(&fail, serve::FINAL, 240);
     assert_eq!(v["state"], "failed", "{v}");
 
     // Details: ids, times, redaction.
@@ -546,8 +466,7 @@ fn files_without_spark() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let s = Server::start(&data, &dir.path().join("no-spark-here"));
-    let admin_key = std::fs::read_to_string(data.join("admin-apikey")).unwrap();
-    let admin = s.token(admin_key.trim());
+    let admin = s.admin_token(&data);
     let (_, inst) = s.call(
         "POST",
         "/v3/analytics_engines",
@@ -618,36 +537,14 @@ fn spark_or_skip() -> Option<PathBuf> {
     home
 }
 
-/// The Administrator's token of a freshly started server.
-fn admin_token(s: &Server) -> String {
-    let key = std::fs::read_to_string(s.data.join("admin-apikey")).unwrap();
-    s.token(key.trim())
-}
-
 /// A new instance (`body` as for `POST /v3/analytics_engines`) and a new user with `role` on
 /// it; returns the instance id and the user's token.
 fn tenant(s: &Server, admin: &str, body: Value, role: &str) -> (String, String) {
     let (st, inst) = s.call("POST", "/v3/analytics_engines", admin, Some(body));
     assert_eq!(st, 201, "{inst}");
     let inst = inst["id"].as_str().unwrap().to_owned();
-    let (st, user) = s.call("POST", "/v1/users", admin, Some(json!({"name": "u"})));
-    assert_eq!(st, 201, "{user}");
-    let uid = user["id"].as_str().unwrap().to_owned();
-    let (st, key) = s.call(
-        "POST",
-        &format!("/v1/users/{uid}/api_keys"),
-        admin,
-        Some(json!({})),
-    );
-    assert_eq!(st, 201, "{key}");
-    let (st, v) = s.call(
-        "PUT",
-        &format!("/v3/analytics_engines/{inst}/access_policies/{uid}"),
-        admin,
-        Some(json!({"role": role})),
-    );
-    assert_eq!(st, 200, "{v}");
-    (inst, s.token(key["apikey"].as_str().unwrap()))
+    let token = s.principal_on(admin, &inst, "u", role);
+    (inst, token)
 }
 
 /// Submit `application_details`; returns the id.
@@ -660,28 +557,6 @@ fn submit_app(s: &Server, inst: &str, token: &str, details: Value) -> String {
     );
     assert_eq!(st, 202, "{v}");
     v["id"].as_str().unwrap().to_owned()
-}
-
-/// Poll `/state` until it is one of `want`.
-fn wait_state(s: &Server, inst: &str, token: &str, id: &str, want: &[&str], secs: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let (st, v) = s.call(
-            "GET",
-            &format!("/v3/analytics_engines/{inst}/spark_applications/{id}/state"),
-            token,
-            None,
-        );
-        assert_eq!(st, 200, "{v}");
-        if want.contains(&v["state"].as_str().unwrap_or("")) {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{id}: still {v}, wanted {want:?}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 fn driver_log(s: &Server, inst: &str, token: &str, id: &str) -> String {
@@ -736,7 +611,7 @@ fn sandbox_keeps_instances_apart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let s = Server::start_with(&data, &home, &["--s3-endpoint", &moto.endpoint()], &[]);
-    let admin = admin_token(&s);
+    let admin = s.admin_token(&s.data);
     let (a, ta) = tenant(&s, &admin, json!({"name": "iso-a"}), "Writer");
     let (b, tb) = tenant(&s, &admin, json!({"name": "iso-b"}), "Writer");
     let marker = format!("isolation-marker-{}", std::process::id());
@@ -774,7 +649,7 @@ fn sandbox_keeps_instances_apart() {
         json!({"application": "reader.py", "arguments": args}),
     );
     for (inst, t, id) in [(&a, &ta, &app_a), (&b, &tb, &app_b)] {
-        let v = wait_state(&s, inst, t, id, &["finished", "failed", "stopped"], 120);
+        let v = s.wait_state(inst, t, id, serve::FINAL, 120);
         assert_eq!(
             v["state"],
             "finished",
@@ -810,7 +685,7 @@ fn standalone_backend_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let s = Server::start(&data, &home);
-    let admin = admin_token(&s);
+    let admin = s.admin_token(&s.data);
     let (inst, w) = tenant(
         &s,
         &admin,
@@ -836,14 +711,7 @@ fn standalone_backend_through_the_api() {
         &w,
         json!({"application": format!("{marker}.py"), "conf": QUICK_JVM.clone()}),
     );
-    let v = wait_state(
-        &s,
-        &inst,
-        &w,
-        &short,
-        &["finished", "failed", "stopped"],
-        240,
-    );
+    let v = s.wait_state(&inst, &w, &short, serve::FINAL, 240);
     assert_eq!(
         v["state"],
         "finished",
@@ -866,7 +734,7 @@ fn standalone_backend_through_the_api() {
             .any(|k| k.starts_with("sparkplane.")),
         "{d}"
     );
-    wait_state(&s, &inst, &w, &long, &["running"], 180);
+    s.wait_state(&inst, &w, &long, &["running"], 180);
     let spark_id = s
         .call(
             "GET",
@@ -891,7 +759,7 @@ fn standalone_backend_through_the_api() {
         None,
     );
     assert_eq!(st, 204, "{v}");
-    wait_state(&s, &inst, &w, &long, &["stopped"], 60);
+    s.wait_state(&inst, &w, &long, &["stopped"], 60);
     let deadline = Instant::now() + Duration::from_secs(20);
     let leftovers = || {
         format!(
@@ -996,7 +864,7 @@ fn export_outbox_survives_an_unreachable_store() {
             ("SPARKPLANE_EXPORT_TIMEOUT_MS", "3000"),
         ],
     );
-    let admin = admin_token(&s);
+    let admin = s.admin_token(&s.data);
     let (inst, m) = tenant(&s, &admin, json!({"name": "outbox"}), "Manager");
     let (st, v) = s.call(
         "PUT",
@@ -1036,7 +904,7 @@ fn export_outbox_survives_an_unreachable_store() {
         "quota 2: some of 10 apps must wait: {waiting}"
     );
     for (id, want) in &apps {
-        let v = wait_state(&s, &inst, &m, id, &["finished", "failed", "stopped"], 600);
+        let v = s.wait_state(&inst, &m, id, serve::FINAL, 600);
         assert_eq!(v["state"], *want, "{v}: {}", driver_log(&s, &inst, &m, id));
     }
     // Every export was tried, failed and queued; the bucket is empty.
@@ -1124,7 +992,7 @@ fn export_outbox_survives_an_unreachable_store() {
         assert_eq!(summary["app"]["id"], d["spark_application_id"], "{id}");
         // The app's state never changed because of the export.
         assert_eq!(
-            wait_state(&s, &inst, &m, id, &[want_state], 1)["state"],
+            s.wait_state(&inst, &m, id, &[want_state], 1)["state"],
             *want_state
         );
     }

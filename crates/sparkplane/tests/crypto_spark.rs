@@ -13,151 +13,48 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "server")]
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
+mod export_support;
 
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+use export_support::serve::{self, Api};
+use export_support::{free_port, root, Proc};
 
 fn require_all() -> bool {
     std::env::var("SPARKPLANE_REQUIRE_ALL").as_deref() == Ok("1")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// `sparkplane serve` over TLS; the calls go through its [`Api`].
 struct Server {
-    child: Child,
-    port: u16,
-    data: PathBuf,
+    api: Api,
+    _child: Proc,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
     }
 }
 
 impl Server {
     fn start(data: &Path, extra: &[&str]) -> Server {
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sparkplane"));
-        cmd.arg("serve")
-            .arg("--data-dir")
-            .arg(data)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for var in [
-            "SPARKPLANE_LISTEN",
-            "SPARKPLANE_DATA_DIR",
-            "SPARKPLANE_DATABASE_URL",
-            "SPARKPLANE_CONFIG",
-            "SPARKPLANE_OBJECT_STORE",
-            "SPARKPLANE_MASTER_KEY_FILE",
-            "SPARKPLANE_SANDBOX",
-            "SPARKPLANE_SPARK_BACKEND",
-        ] {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd.spawn().expect("spawn sparkplane serve");
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || for _ in std::io::BufReader::new(stdout).lines() {});
-        let s = Server {
-            child,
-            port,
-            data: data.to_path_buf(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if s.data.join("tls-cert.pem").exists() {
-                if let Ok(r) = s.client().get(s.url("/healthz")).send() {
-                    if r.status() == 200 {
-                        break;
-                    }
-                }
-            }
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        s
-    }
-
-    fn client(&self) -> reqwest::blocking::Client {
-        let pem = std::fs::read(self.data.join("tls-cert.pem")).unwrap();
-        reqwest::blocking::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-            // Submitting to a standalone instance starts its Master + Worker first.
-            .timeout(Duration::from_secs(240))
-            .build()
-            .unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn token(&self, apikey: &str) -> String {
-        let r = self
-            .client()
-            .post(self.url("/identity/token"))
-            .form(&[("grant_type", GRANT), ("apikey", apikey)])
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json::<Value>().unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        let c = self.client();
-        let mut rb = c
-            .request(method.parse().unwrap(), self.url(path))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().unwrap();
-        let s = r.status().as_u16();
-        let text = r.text().unwrap();
-        (
-            s,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    /// A user with `role` on `instance`: its bearer token.
-    fn principal_on(&self, admin: &str, instance: &str, name: &str, role: &str) -> String {
-        let (s, u) = self.call("POST", "/v1/users", admin, Some(json!({"name": name})));
-        assert_eq!(s, 201, "{u}");
-        let uid = u["id"].as_str().unwrap();
-        let (s, k) = self.call("POST", &format!("/v1/users/{uid}/api_keys"), admin, None);
-        assert_eq!(s, 201, "{k}");
-        let (s, v) = self.call(
-            "PUT",
-            &format!("/v3/analytics_engines/{instance}/access_policies/{uid}"),
-            admin,
-            Some(json!({"role": role})),
-        );
-        assert_eq!(s, 200, "{v}");
-        self.token(k["apikey"].as_str().unwrap())
+        let child = Proc(serve::spawn(
+            serve::serve_command(data)
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{port}"))
+                .args(extra),
+        ));
+        // Submitting to a standalone instance starts its Master + Worker first: long timeout.
+        let api = serve::wait_ready(60, || {
+            Api::tls(data, "127.0.0.1", port, Duration::from_secs(240))
+        });
+        Server { api, _child: child }
     }
 }
 
@@ -274,7 +171,7 @@ fn parquet_modular_encryption_through_the_kms() {
         assert_eq!(st, 201, "{v}");
     }
     let trust = data.join("tls-cert.pem").display().to_string();
-    let url = format!("https://127.0.0.1:{}", s.port);
+    let url = s.base.clone();
     let out = t.path().join("enc.parquet");
     let env = |token: &str, trust: &str| -> Vec<(&'static str, String)> {
         vec![
@@ -447,8 +344,7 @@ fn runner_fills_in_the_kms_settings_and_the_callers_token() {
     let t = tempfile::tempdir().unwrap();
     let data = t.path().join("data");
     let s = Server::start(&data, &["--sandbox", "none"]);
-    let admin_key = std::fs::read_to_string(data.join("admin-apikey")).unwrap();
-    let admin = s.token(admin_key.trim());
+    let admin = s.admin_token(&data);
     let (st, v) = s.call(
         "POST",
         "/v3/analytics_engines",
@@ -471,7 +367,7 @@ fn runner_fills_in_the_kms_settings_and_the_callers_token() {
     }
     let writer = s.principal_on(&admin, &inst, "writer", "Writer");
     let r = s
-        .client()
+        .client
         .put(s.url(&format!("/v3/analytics_engines/{inst}/files/kms_app.py")))
         .bearer_auth(&writer)
         .body(RUNNER_APP)
@@ -487,17 +383,7 @@ fn runner_fills_in_the_kms_settings_and_the_callers_token() {
     );
     assert_eq!(st, 202, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let state = loop {
-        let (st, v) = s.call("GET", &format!("{apps}/{id}/state"), &writer, None);
-        assert_eq!(st, 200, "{v}");
-        let state = v["state"].as_str().unwrap_or("").to_owned();
-        if ["finished", "failed", "stopped"].contains(&state.as_str()) {
-            break state;
-        }
-        assert!(Instant::now() < deadline, "app still {v}");
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let state = s.wait_state(&inst, &writer, &id, serve::FINAL, 240)["state"].clone();
     let (_, log) = s.call("GET", &format!("{apps}/{id}/logs"), &writer, None);
     let log = log.to_string();
     assert_eq!(state, "finished", "{log}");
@@ -592,8 +478,7 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
     };
     let data = t.path().join("data");
     let s = Server::start(&data, &[]);
-    let admin_key = std::fs::read_to_string(data.join("admin-apikey")).unwrap();
-    let admin = s.token(admin_key.trim());
+    let admin = s.admin_token(&data);
     let mk = |name: &str, cfg: Value| {
         let (st, v) = s.call(
             "POST",
@@ -615,7 +500,7 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
     let mgr_b = s.principal_on(&admin, &b, "lib-mgr-b", "Manager");
     let put = |inst: &str, tok: &str, path: &str, body: Vec<u8>| {
         let r = s
-            .client()
+            .client
             .put(s.url(&format!("/v3/analytics_engines/{inst}/files/{path}")))
             .bearer_auth(tok)
             .body(body)
@@ -698,17 +583,7 @@ fn library_set_wheel_in_a_udf_on_standalone_executors() {
     );
     assert_eq!(st, 202, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let state = loop {
-        let (st, v) = s.call("GET", &format!("{apps}/{id}/state"), &writer_a, None);
-        assert_eq!(st, 200, "{v}");
-        let state = v["state"].as_str().unwrap_or("").to_owned();
-        if ["finished", "failed", "stopped"].contains(&state.as_str()) {
-            break state;
-        }
-        assert!(Instant::now() < deadline, "app still {v}");
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let state = s.wait_state(&a, &writer_a, &id, serve::FINAL, 300)["state"].clone();
     let (_, log) = s.call("GET", &format!("{apps}/{id}/logs"), &writer_a, None);
     let log = log
         .as_str()

@@ -12,35 +12,18 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
+mod export_support;
+
+use export_support::serve::{self, Api};
+use export_support::{free_port, root, Proc};
+
 const CLIENT_ID: &str = "sparkplane-portal";
 const CLIENT_SECRET: &str = "portal-test-client-secret-0123456789";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills the child on drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn missing_tools() -> Option<String> {
     let browser = root().join("tests/browser/node_modules");
@@ -60,41 +43,6 @@ fn missing_tools() -> Option<String> {
         }
     }
     None
-}
-
-struct Api {
-    client: reqwest::blocking::Client,
-    base: String,
-}
-
-impl Api {
-    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut b = self
-            .client
-            .request(m, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            b = b.json(&body);
-        }
-        let r = b.send().unwrap();
-        let s = r.status().as_u16();
-        let v = r.json::<Value>().unwrap_or(Value::Null);
-        (s, v)
-    }
-    fn token(&self, key: &str) -> String {
-        let r = self
-            .client
-            .post(format!("{}/identity/token", self.base))
-            .form(&[("grant_type", GRANT), ("apikey", key)])
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json::<Value>().unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
 }
 
 fn analyze(log: &Path) -> Vec<u8> {
@@ -162,50 +110,29 @@ fn portal_in_chromium_with_a_real_oidc_provider() {
     std::thread::spawn(move || for _ in reader.lines() {});
 
     // The server, with the client secret in the environment (never on argv).
-    let server = Proc(
-        Command::new(env!("CARGO_BIN_EXE_sparkplane"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(&data)
+    let server = Proc(serve::spawn(
+        serve::serve_command(&data)
             .args(["--listen", &format!("127.0.0.1:{sport}")])
             .env("SPARKPLANE_OIDC_ISSUER", &issuer)
             .env("SPARKPLANE_OIDC_CLIENT_ID", CLIENT_ID)
             .env("SPARKPLANE_OIDC_CLIENT_SECRET", CLIENT_SECRET)
-            .env("SPARKPLANE_OIDC_INSECURE_LOOPBACK", "true")
-            .env_remove("SPARKPLANE_CONFIG")
-            .env_remove("SPARKPLANE_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+            .env("SPARKPLANE_OIDC_INSECURE_LOOPBACK", "true"),
+    ));
     let base = format!("https://127.0.0.1:{sport}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let client = loop {
-        assert!(Instant::now() < deadline, "server did not start");
-        if let Ok(pem) = std::fs::read(data.join("tls-cert.pem")) {
-            let c = reqwest::blocking::Client::builder()
-                .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+    // No redirects followed: the portal's 303s are checked as such.
+    let api = serve::wait_ready(60, || {
+        Some(Api {
+            client: reqwest::blocking::Client::builder()
+                .add_root_certificate(serve::tls_cert(&data)?)
                 .danger_accept_invalid_hostnames(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
                 .build()
-                .unwrap();
-            if c.get(format!("{base}/healthz"))
-                .send()
-                .is_ok_and(|r| r.status() == 200)
-            {
-                break c;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let api = Api {
-        client,
-        base: base.clone(),
-    };
-    let admin_key = std::fs::read_to_string(data.join("admin-apikey")).unwrap();
-    let admin = api.token(admin_key.trim());
+                .unwrap(),
+            base: base.clone(),
+        })
+    });
+    let admin = api.admin_token(&data);
 
     // The client secret is kept encrypted in the object store, never in plain text.
     let secret_obj = data.join("objects/platform/oidc/client_secret");

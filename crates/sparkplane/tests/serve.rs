@@ -3,28 +3,32 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "server")]
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const GRANT: &str = "urn:ibm:params:oauth:grant-type:apikey";
+mod export_support;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use export_support::free_port;
+use export_support::serve::{self, Api};
 
+/// `sparkplane serve` over TLS (the certificate checked for `localhost`); the calls go
+/// through its [`Api`].
 struct Server {
     child: Child,
     port: u16,
     data: PathBuf,
+    api: Api,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 impl Server {
@@ -34,82 +38,24 @@ impl Server {
     }
 
     fn start_on(data: &Path, port: u16, extra: &[&str], envs: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sparkplane"));
-        cmd.arg("serve").arg("--data-dir").arg(data);
+        let mut cmd = serve::serve_command(data);
         if !extra.contains(&"--config") {
             cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
         }
-        cmd.args(extra)
-            .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for var in [
-            "SPARKPLANE_LISTEN",
-            "SPARKPLANE_DATA_DIR",
-            "SPARKPLANE_DATABASE_URL",
-            "SPARKPLANE_CONFIG",
-        ] {
-            if !envs.iter().any(|(k, _)| *k == var) {
-                cmd.env_remove(var);
-            }
-        }
-        let mut child = cmd.spawn().expect("spawn sparkplane serve");
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || for _ in std::io::BufReader::new(stdout).lines() {});
-        let s = Server {
+        let child = serve::spawn(cmd.args(extra).envs(envs.iter().copied()));
+        let api = serve::wait_ready(30, || {
+            Api::tls(data, "localhost", port, Duration::from_secs(10))
+        });
+        Server {
             child,
             port,
             data: data.to_path_buf(),
-        };
-        s.wait_ready();
-        s
-    }
-
-    fn client(&self) -> reqwest::blocking::Client {
-        let pem = std::fs::read(self.data.join("tls-cert.pem")).unwrap();
-        reqwest::blocking::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.port)
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if self.data.join("tls-cert.pem").exists() {
-                if let Ok(r) = self.client().get(self.url("/healthz")).send() {
-                    if r.status() == 200 {
-                        return;
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
+            api,
         }
-        panic!("server on port {} did not become ready", self.port);
-    }
-
-    fn token(&self, apikey: &str) -> String {
-        let r = self
-            .client()
-            .post(self.url("/identity/token"))
-            .form(&[("grant_type", GRANT), ("apikey", apikey)])
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json::<Value>().unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
     }
 
     fn admin_token(&self) -> String {
-        let key = std::fs::read_to_string(self.data.join("admin-apikey")).unwrap();
-        self.token(key.trim())
+        self.api.admin_token(&self.data)
     }
 
     fn kill9(mut self) {
@@ -127,7 +73,7 @@ impl Drop for Server {
 
 fn get_all_users(s: &Server, token: &str) -> Vec<String> {
     let v: Value = s
-        .client()
+        .client
         .get(s.url("/v1/users"))
         .bearer_auth(token)
         .send()
@@ -151,7 +97,7 @@ fn all_audit(s: &Server, token: &str, query: &str) -> Vec<Value> {
             url.push_str(&format!("&start={st}"));
         }
         let v: Value = s
-            .client()
+            .client
             .get(url)
             .bearer_auth(token)
             .send()
@@ -175,7 +121,7 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
     let s = Server::start(&data, &[], &[]);
     let token = s.admin_token();
     let inst: Value = s
-        .client()
+        .client
         .post(s.url("/v3/analytics_engines"))
         .bearer_auth(&token)
         .json(&json!({"name": "burst"}))
@@ -187,7 +133,7 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
     // The Administrator holds no role by default: grant itself Manager to write the config.
     let admin_id = get_all_users(&s, &token)[0].clone();
     let r = s
-        .client()
+        .client
         .put(s.url(&format!(
             "/v3/analytics_engines/{inst}/access_policies/{admin_id}"
         )))
@@ -200,7 +146,7 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
     let acked_keys = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut workers = Vec::new();
     for w in 0..4 {
-        let client = s.client();
+        let client = s.client.clone();
         let base = s.url("");
         let token = token.clone();
         let inst = inst.clone();
@@ -270,7 +216,7 @@ fn sigkill_during_write_burst_loses_no_acknowledged_write() {
         );
     }
     let cfg: Value = s
-        .client()
+        .client
         .get(s.url(&format!("/v3/analytics_engines/{inst}/default_configs")))
         .bearer_auth(&token)
         .send()
