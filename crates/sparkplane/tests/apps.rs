@@ -818,23 +818,6 @@ static QUICK_JVM: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
            "spark.executor.extraJavaOptions": QUICK_JVM_OPTS})
 });
 
-/// tools/fault-proxy.py in `pass` mode on a given port, in front of `target`.
-fn proxy_on(port: u16, target: u16) -> export_support::Proc {
-    let mut child = Command::new("python3")
-        .arg(root().join("tools/fault-proxy.py"))
-        .args(["--target", &format!("127.0.0.1:{target}"), "--mode", "pass"])
-        .args(["--listen-port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), format!("LISTENING {port}"));
-    export_support::Proc(child)
-}
-
 /// Export fault injection: with the object store unreachable, 10 apps (7 finishing, 3
 /// failing; quota 2, so some wait) still end in their true states and their exports are
 /// queued in the durable outbox; the server is killed (-9) and, once the store is back,
@@ -936,7 +919,8 @@ fn export_outbox_survives_an_unreachable_store() {
     // The server is killed with the exports still queued; the store comes back; the restarted
     // server resumes its outbox: every summary arrives, once.
     s.kill9();
-    let _proxy = proxy_on(store_port, moto.port);
+    let proxy = export_support::FaultProxy::start_on(moto.port, "pass", Some(store_port));
+    assert_eq!(proxy.port, store_port);
     s.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
     while moto.keys("perf").len() < apps.len() {

@@ -13,7 +13,7 @@
 #![allow(clippy::unwrap_used)]
 #![cfg(feature = "server")]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -24,8 +24,17 @@ mod export_support;
 use export_support::serve::{self, Api};
 use export_support::{free_port, root, Proc};
 
-fn require_all() -> bool {
-    std::env::var("SPARKPLANE_REQUIRE_ALL").as_deref() == Ok("1")
+/// The venv's python and Spark's jars, or `None` after printing why (a failure with
+/// `SPARKPLANE_REQUIRE_ALL=1`).
+fn pyspark() -> Option<(PathBuf, PathBuf)> {
+    let python = root().join(".venv/bin/python");
+    match sparkplane_runner::find_spark_home(&root()) {
+        Some(home) if python.is_file() => Some((python, home.join("jars"))),
+        _ => {
+            export_support::missing("pyspark (.venv)");
+            None
+        }
+    }
 }
 
 /// `sparkplane serve` over TLS; the calls go through its [`Api`].
@@ -122,14 +131,7 @@ fn run_spark(
 
 #[test]
 fn parquet_modular_encryption_through_the_kms() {
-    let python = root().join(".venv/bin/python");
-    let jars = sparkplane_runner::find_spark_home(&root()).map(|h| h.join("jars"));
-    let (Some(jars), true) = (jars, python.is_file()) else {
-        assert!(
-            !require_all(),
-            "pyspark (.venv) missing and SPARKPLANE_REQUIRE_ALL=1"
-        );
-        eprintln!("SKIP: no .venv pyspark");
+    let Some((python, jars)) = pyspark() else {
         return;
     };
     let t = tempfile::tempdir().unwrap();
@@ -332,13 +334,7 @@ spark.stop()
 /// `--sandbox none`: under bubblewrap the local backend has no network to reach the KMS.
 #[test]
 fn runner_fills_in_the_kms_settings_and_the_callers_token() {
-    let python = root().join(".venv/bin/python");
-    if sparkplane_runner::find_spark_home(&root()).is_none() || !python.is_file() {
-        assert!(
-            !require_all(),
-            "pyspark (.venv) missing and SPARKPLANE_REQUIRE_ALL=1"
-        );
-        eprintln!("SKIP: no .venv pyspark");
+    if pyspark().is_none() {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -449,15 +445,9 @@ spark.stop()
 
 #[test]
 fn library_set_wheel_in_a_udf_on_standalone_executors() {
-    let python = root().join(".venv/bin/python");
-    if sparkplane_runner::find_spark_home(&root()).is_none() || !python.is_file() {
-        assert!(
-            !require_all(),
-            "pyspark (.venv) missing and SPARKPLANE_REQUIRE_ALL=1"
-        );
-        eprintln!("SKIP: no .venv pyspark");
+    let Some((python, _)) = pyspark() else {
         return;
-    }
+    };
     let t = tempfile::tempdir().unwrap();
     let wheel = t.path().join("sparkplibdemo-1.0-py3-none-any.whl");
     let st = Command::new(&python)

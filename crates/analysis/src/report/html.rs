@@ -318,8 +318,12 @@ fn span(s: &Summary) -> Option<(i64, i64)> {
     Some((lo, hi.max(lo + 1)))
 }
 
-/// "Nice" tick step for a range (1, 2, 5 × 10^k).
-fn nice_step(range: f64, ticks: f64) -> f64 {
+/// A "nice" tick step (1, 2, 5 × 10^k) for `range` split into about `ticks` parts (1 for an
+/// empty or non-finite range). Also used by the web portal's charts.
+pub fn nice_step(range: f64, ticks: f64) -> f64 {
+    if range <= 0.0 || !range.is_finite() {
+        return 1.0;
+    }
     let raw = (range / ticks).max(1e-9);
     let mag = 10f64.powf(raw.log10().floor());
     let f = raw / mag;
@@ -335,8 +339,9 @@ fn nice_step(range: f64, ticks: f64) -> f64 {
     n * mag
 }
 
-/// A time-axis step (ms) giving at most `max_ticks` ticks over `range_ms`.
-fn time_step(range_ms: f64, max_ticks: f64) -> f64 {
+/// A time-axis step (ms: 100 ms … 2 days) giving at most `max_ticks` ticks over `range_ms`.
+/// Also used by the web portal's charts.
+pub fn time_step(range_ms: f64, max_ticks: f64) -> f64 {
     const STEPS: [f64; 22] = [
         100.0, 200.0, 500.0, 1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3,
         1_800e3, 3_600e3, 7_200e3, 10_800e3, 21_600e3, 43_200e3, 86_400e3, 172_800e3,

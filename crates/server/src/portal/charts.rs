@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use sparkplane_analysis::report::html::{nice_step, time_step};
 use sparkplane_analysis::Summary;
 
 /// Width of every chart's view box.
@@ -26,36 +27,6 @@ pub fn esc(s: &str) -> String {
         }
     }
     o
-}
-
-/// A "nice" tick step (1, 2, 5 × 10^n) for `range` split into about `ticks` parts.
-fn nice_step(range: f64, ticks: f64) -> f64 {
-    if range <= 0.0 || !range.is_finite() {
-        return 1.0;
-    }
-    let raw = range / ticks;
-    let mag = 10f64.powf(raw.log10().floor());
-    let n = raw / mag;
-    let m = if n <= 1.0 {
-        1.0
-    } else if n <= 2.0 {
-        2.0
-    } else if n <= 5.0 {
-        5.0
-    } else {
-        10.0
-    };
-    m * mag
-}
-
-/// A time-axis step in ms: 1/2/5/10/15/30 s, 1/2/5/10/15/30 min, 1/2/3/6/12 h.
-fn time_step(range_ms: f64, ticks: f64) -> f64 {
-    const STEPS: [f64; 19] = [
-        100.0, 200.0, 500.0, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5, 36e5,
-        72e5, 216e5, 432e5,
-    ];
-    let want = range_ms / ticks;
-    STEPS.iter().copied().find(|s| *s >= want).unwrap_or(864e5)
 }
 
 fn time_label(ms: f64) -> String {

@@ -1,4 +1,5 @@
-//! Shared by the export tests: a real S3 endpoint (moto_server), the fault proxy, boto3 checks.
+//! Shared by the process-level tests: a real S3 endpoint (moto_server), the fault proxy, boto3
+//! checks; `serve`: a real `sparkplane serve` and its REST API.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -134,14 +135,22 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(target_port: u16, mode: &str) -> FaultProxy {
-        let mut child = Command::new("python3")
-            .arg(root().join("tools/fault-proxy.py"))
-            .args([
-                "--target",
-                &format!("127.0.0.1:{target_port}"),
-                "--mode",
-                mode,
-            ])
+        Self::start_on(target_port, mode, None)
+    }
+
+    /// On `listen_port` (a free one when `None`).
+    pub fn start_on(target_port: u16, mode: &str, listen_port: Option<u16>) -> FaultProxy {
+        let mut cmd = Command::new("python3");
+        cmd.arg(root().join("tools/fault-proxy.py")).args([
+            "--target",
+            &format!("127.0.0.1:{target_port}"),
+            "--mode",
+            mode,
+        ]);
+        if let Some(port) = listen_port {
+            cmd.args(["--listen-port", &port.to_string()]);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .spawn()
             .expect("start tools/fault-proxy.py");
