@@ -9,7 +9,17 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use sparkplane_server::{Settings, SettingsLayer};
 
+const EXAMPLES: &str = "Examples:
+  # the bootstrap Administrator's portal password (read from stdin, never argv)
+  printf '%s\\n' \"$PORTAL_PASSWORD\" | sparkplane admin set-password --data-dir ./sparkplane-data
+  # another user's, by name, e-mail or id
+  printf '%s\\n' \"$PW\" | sparkplane admin set-password --user alice@example.com
+  # rotate the master key of encryption at rest while the server runs
+  SPARKPLANE_APIKEY=$(cat ./sparkplane-data/admin-apikey) sparkplane admin rotate-master-key \\
+      --url https://127.0.0.1:8443 --ca-cert ./sparkplane-data/tls-cert.pem";
+
 #[derive(clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     command: AdminCommand,
