@@ -19,7 +19,38 @@ const MARKERS: &[&str] = &[
     "MARKER-source-secret-55d0",
     "MARKER-source-keyid-66e1",
     "MARKER-platform-object-2b8e",
+    "MARKER-app-name-3d9f",
 ];
+
+/// The analyzer's summary of a real event log, with this application name.
+fn summary_named(name: &str) -> serde_json::Value {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let path = root.join("testdata/eventlogs/spark43/pii_planted/eventlog_v2_local-1795597602833");
+    let l = sparkplane_eventlog::open(&path).unwrap();
+    let a = sparkplane_analysis::analyze(&l, &Default::default()).unwrap();
+    let mut v = serde_json::to_value(&a.summary).unwrap();
+    v["app"]["name"] = json!(name);
+    v
+}
+
+/// The app names of `GET …/performance_summaries?<query>`.
+async fn summary_names(h: &Harness, token: &str, id: &str, query: &str) -> Vec<String> {
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/v3/analytics_engines/{id}/performance_summaries?{query}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{query}: {v}");
+    v["performance_summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
 
 /// Every file under `dir` (recursively) that contains `needle`.
 fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
@@ -131,6 +162,17 @@ async fn markers_never_at_rest_rotation_and_integrity() {
         .await;
     assert_eq!(s, StatusCode::OK, "{w}");
     let wrapped = w["wrapped"].as_str().unwrap().to_owned();
+    // 6. A summary whose application name holds a marker (sealed `name` + blind index).
+    let app_name = format!("nightly-{}", MARKERS[5]);
+    let (s, v) = h
+        .call(
+            "POST",
+            &format!("/v3/analytics_engines/{id}/performance_summaries"),
+            Some(&token),
+            Some(summary_named(&app_name)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 
     // The scan: nothing in plaintext, in any file of the data dir (WAL included).
     h.app.state.store.close().await;
@@ -175,6 +217,19 @@ async fn markers_never_at_rest_rotation_and_integrity() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["spark.myapp.note"], MARKERS[0], "{v}");
+    // The sealed app name is still found by exact name and by `name_contains`, and served.
+    let want = vec![app_name.clone()];
+    assert_eq!(
+        summary_names(&h, &token, &id, &format!("name={app_name}")).await,
+        want
+    );
+    assert_eq!(
+        summary_names(&h, &token, &id, "name_contains=MARKER-app").await,
+        want
+    );
+    assert!(summary_names(&h, &token, &id, "name=nightly")
+        .await
+        .is_empty());
     assert_eq!(
         h.app.state.objects.get(&summary_key).await.unwrap(),
         body.as_bytes()

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "export outbox",
         include_str!("../migrations/0005_export_outbox.sql"),
     ),
+    (
+        6,
+        "sealed summary names",
+        include_str!("../migrations/0006_sealed_summary_names.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

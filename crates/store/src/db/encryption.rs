@@ -92,6 +92,8 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
+        // Seal summary application names written before encryption at rest (0006).
+        self.seal_summary_names().await?;
         Ok(())
     }
 

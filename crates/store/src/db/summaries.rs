@@ -15,6 +15,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::insert_audit;
 use super::sources::SourceObject;
+use crate::crypto::{instance_scope, Keyring, VALUE_PREFIX};
 use crate::model::AuditEvent;
 use crate::{Store, StoreError};
 
@@ -389,20 +390,80 @@ const COLUMNS: &str = "id, instance_id, origin, app_id, attempt, name, status, c
     cost, insight_kinds, insight_count, top_severity, events_total, event_log, application_id, \
     object_key, size_bytes, sha256, ingested_at, updated_at";
 
+/// AEAD context of a row's sealed `name` (bound to the row id, so a name moved to another row
+/// fails to open).
+fn name_context(id: &str) -> String {
+    format!("performance_summaries.name/{id}")
+}
+
+/// Blind-index context of `name_index` (the same for every row of an instance, so equal names
+/// have equal hashes; the scope is the instance).
+const NAME_INDEX_CONTEXT: &str = "performance_summaries.name_index";
+
+/// What the `name` and `name_index` columns of a row hold: with a keyring, the sealed name and
+/// its keyed hash; without one (offline tools, tests), the plaintext name and no hash.
+async fn stored_name(
+    keyring: Option<&Keyring>,
+    instance_id: &str,
+    id: &str,
+    name: Option<&str>,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    match (keyring, name) {
+        (Some(k), Some(n)) => {
+            let scope = instance_scope(instance_id);
+            let sealed = k
+                .seal_value(&scope, &name_context(id), n.as_bytes())
+                .await?;
+            let index = k
+                .blind_index(&scope, NAME_INDEX_CONTEXT, n.as_bytes())
+                .await?;
+            Ok((Some(sealed), Some(index)))
+        }
+        (_, n) => Ok((n.map(str::to_owned), None)),
+    }
+}
+
+/// Decrypt a stored `name` (plaintext is returned as is: rows from before encryption at rest).
+fn open_name(
+    keyring: Option<&Keyring>,
+    instance_id: &str,
+    id: &str,
+    stored: Option<String>,
+) -> Result<Option<String>, StoreError> {
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    if !stored.starts_with(VALUE_PREFIX) {
+        return Ok(Some(stored));
+    }
+    let Some(k) = keyring else {
+        return Err(StoreError::Config(
+            "the database is encrypted: a master key is needed to open it".into(),
+        ));
+    };
+    let plain = k.open_value(&instance_scope(instance_id), &name_context(id), &stored)?;
+    String::from_utf8(plain.to_vec())
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 fn corrupt(e: impl fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn record_from_row(r: &AnyRow) -> Result<SummaryRecord, StoreError> {
+fn record_from_row(r: &AnyRow, keyring: Option<&Keyring>) -> Result<SummaryRecord, StoreError> {
     let kinds: String = r.try_get("insight_kinds")?;
     let top: Option<String> = r.try_get("top_severity")?;
+    let id: String = r.try_get("id")?;
+    let instance_id: String = r.try_get("instance_id")?;
+    let name = open_name(keyring, &instance_id, &id, r.try_get("name")?)?;
     Ok(SummaryRecord {
-        id: r.try_get("id")?,
-        instance_id: r.try_get("instance_id")?,
+        id,
+        instance_id,
         origin: r.try_get::<String, _>("origin")?.parse().map_err(corrupt)?,
         app_id: r.try_get("app_id")?,
         attempt: r.try_get("attempt")?,
-        name: r.try_get("name")?,
+        name,
         status: r.try_get::<String, _>("status")?.parse().map_err(corrupt)?,
         completed: r.try_get::<i64, _>("completed")? != 0,
         spark_version: r.try_get("spark_version")?,
@@ -468,6 +529,7 @@ fn record_of(new: &NewSummary, id: String, ingested_at: i64, now: i64) -> Summar
 
 async fn fetch_by_id(
     conn: &mut AnyConnection,
+    keyring: Option<&Keyring>,
     id: &str,
 ) -> Result<Option<SummaryRecord>, StoreError> {
     let row = sqlx::query(&format!(
@@ -476,12 +538,15 @@ async fn fetch_by_id(
     .bind(id)
     .fetch_optional(conn)
     .await?;
-    row.as_ref().map(record_from_row).transpose()
+    row.as_ref()
+        .map(|r| record_from_row(r, keyring))
+        .transpose()
 }
 
 async fn write_row(
     conn: &mut AnyConnection,
     rec: &SummaryRecord,
+    (name, name_index): (Option<String>, Option<String>),
     insights: &[(String, Severity)],
     replace: bool,
 ) -> Result<(), StoreError> {
@@ -496,15 +561,16 @@ async fn write_row(
             .await?;
     }
     sqlx::query(&format!(
-        "INSERT INTO performance_summaries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+        "INSERT INTO performance_summaries ({COLUMNS}, name_index) VALUES ($1, $2, $3, $4, $5, \
+         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
+         $24, $25, $26, $27, $28)"
     ))
     .bind(&rec.id)
     .bind(&rec.instance_id)
     .bind(rec.origin.to_string())
     .bind(&rec.app_id)
     .bind(&rec.attempt)
-    .bind(rec.name.clone())
+    .bind(name)
     .bind(rec.status.as_str())
     .bind(i64::from(rec.completed))
     .bind(rec.spark_version.clone())
@@ -526,6 +592,7 @@ async fn write_row(
     .bind(&rec.sha256)
     .bind(rec.ingested_at)
     .bind(rec.updated_at)
+    .bind(name_index)
     .execute(&mut *conn)
     .await?;
     // One row per kind, with the kind's highest severity.
@@ -585,9 +652,12 @@ impl Store {
         checkpoint: Option<(&str, &[SourceObject])>,
     ) -> Result<(SummaryRecord, UpsertOutcome), StoreError> {
         let id = new.id();
+        let keyring = self.name_keyring();
+        // Sealed before the transaction (the keyring may create the instance's data key).
+        let stored = stored_name(keyring, &new.instance_id, &id, new.name.as_deref()).await?;
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
-        let old = fetch_by_id(&mut tx, &id).await?;
+        let old = fetch_by_id(&mut tx, keyring, &id).await?;
         let outcome = decide(old.as_ref(), new);
         let rec = match (&old, outcome.writes()) {
             (Some(old), false) => old.clone(),
@@ -595,7 +665,7 @@ impl Store {
                 let now = crate::now_ms();
                 let ingested_at = old.as_ref().map_or(audit.time.min(now), |o| o.ingested_at);
                 let rec = record_of(new, id, ingested_at, now);
-                write_row(&mut tx, &rec, &new.insights, old.is_some()).await?;
+                write_row(&mut tx, &rec, stored, &new.insights, old.is_some()).await?;
                 rec
             }
         };
@@ -632,7 +702,7 @@ impl Store {
     /// be used).
     pub async fn preview_summary(&self, new: &NewSummary) -> Result<UpsertOutcome, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let old = fetch_by_id(&mut conn, &new.id()).await?;
+        let old = fetch_by_id(&mut conn, self.name_keyring(), &new.id()).await?;
         Ok(decide(old.as_ref(), new))
     }
 
@@ -649,7 +719,9 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(record_from_row).transpose()
+        row.as_ref()
+            .map(|r| record_from_row(r, self.name_keyring()))
+            .transpose()
     }
 
     /// Summaries of a Spark application attempt in an instance (one per origin), newest
@@ -669,7 +741,9 @@ impl Store {
         .bind(attempt)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_from_row).collect()
+        rows.iter()
+            .map(|r| record_from_row(r, self.name_keyring()))
+            .collect()
     }
 
     /// The summary of a sparkplane application (runner runs), if one was stored.
@@ -686,7 +760,9 @@ impl Store {
         .bind(application_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(record_from_row).transpose()
+        row.as_ref()
+            .map(|r| record_from_row(r, self.name_keyring()))
+            .transpose()
     }
 
     /// Query summaries, newest first, with filters and pagination.
@@ -729,10 +805,22 @@ impl Store {
         if let Some(t) = q.to {
             add(" AND s.sort_time < ?", Bind::Int(t), &mut filter);
         }
+        let keyring = self.name_keyring();
         if let Some(name) = &q.name {
-            add(" AND s.name = ?", Bind::Text(name.clone()), &mut filter);
+            match keyring {
+                Some(k) => {
+                    let scope = instance_scope(&q.instance_id);
+                    let index = k
+                        .blind_index(&scope, NAME_INDEX_CONTEXT, name.as_bytes())
+                        .await?;
+                    add(" AND s.name_index = ?", Bind::Text(index), &mut filter);
+                }
+                None => add(" AND s.name = ?", Bind::Text(name.clone()), &mut filter),
+            }
         }
-        if let Some(part) = &q.name_contains {
+        // Sealed names cannot be searched in SQL: filter the decrypted names in memory.
+        let contains_in_memory = q.name_contains.as_ref().filter(|_| keyring.is_some());
+        if let Some(part) = q.name_contains.as_ref().filter(|_| keyring.is_none()) {
             let escaped = part
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
@@ -748,6 +836,11 @@ impl Store {
         }
         if let Some(a) = &q.app_id {
             add(" AND s.app_id = ?", Bind::Text(a.clone()), &mut filter);
+        }
+        if let Some(part) = contains_in_memory {
+            return self
+                .summaries_name_contains(q, part, cursor, &filter, &binds)
+                .await;
         }
         let total = if q.with_total {
             let sql = format!("SELECT COUNT(*) AS n FROM performance_summaries s WHERE {filter}");
@@ -788,7 +881,7 @@ impl Store {
             .await?;
         let mut items = rows
             .iter()
-            .map(record_from_row)
+            .map(|r| record_from_row(r, keyring))
             .collect::<Result<Vec<_>, _>>()?;
         let more = items.len() > usize::try_from(q.limit).unwrap_or(usize::MAX);
         items.truncate(usize::try_from(q.limit).unwrap_or(usize::MAX));
@@ -798,6 +891,90 @@ impl Store {
             None
         };
         Ok(Page { items, next, total })
+    }
+
+    /// The keyring that seals application names, if encryption at rest is enabled.
+    fn name_keyring(&self) -> Option<&Keyring> {
+        self.keyring().map(|k| &**k)
+    }
+
+    /// [`Store::summaries`] with `name_contains` over sealed names: the rows matching the other
+    /// filters are read (bounded by the instance's summaries), their names decrypted and
+    /// searched in memory, and the page cut from the result.
+    async fn summaries_name_contains(
+        &self,
+        q: &SummaryQuery,
+        part: &str,
+        cursor: Option<(i64, String)>,
+        filter: &str,
+        binds: &[Bind],
+    ) -> Result<Page<SummaryRecord>, StoreError> {
+        let keyring = self.name_keyring();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM performance_summaries s WHERE {filter} \
+             ORDER BY s.sort_time DESC, s.id DESC"
+        );
+        let rows = bind_all(sqlx::query(&sql), binds)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut matching = Vec::new();
+        for r in &rows {
+            let rec = record_from_row(r, keyring)?;
+            if rec.name.as_deref().is_some_and(|n| n.contains(part)) {
+                matching.push(rec);
+            }
+        }
+        let total = q
+            .with_total
+            .then(|| i64::try_from(matching.len()).unwrap_or(i64::MAX));
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let rest: Vec<SummaryRecord> = match cursor {
+            Some((t, id)) => matching
+                .into_iter()
+                .filter(|r| r.sort_time < t || (r.sort_time == t && r.id < id))
+                .collect(),
+            None => matching
+                .into_iter()
+                .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
+                .collect(),
+        };
+        let more = rest.len() > limit;
+        let items: Vec<SummaryRecord> = rest.into_iter().take(limit).collect();
+        let next = if more {
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
+        Ok(Page { items, next, total })
+    }
+
+    /// Seal application names stored in plaintext (rows from before encryption at rest) and
+    /// give them their keyed hash; called when the store is opened with a master key.
+    pub(super) async fn seal_summary_names(&self) -> Result<(), StoreError> {
+        let Some(k) = self.name_keyring() else {
+            return Ok(());
+        };
+        let rows = sqlx::query(
+            "SELECT id, instance_id, name FROM performance_summaries \
+             WHERE name IS NOT NULL AND name_index IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            let instance_id: String = r.try_get("instance_id")?;
+            let name = open_name(Some(k), &instance_id, &id, r.try_get("name")?)?;
+            let (sealed, index) = stored_name(Some(k), &instance_id, &id, name.as_deref()).await?;
+            sqlx::query(
+                "UPDATE performance_summaries SET name = $1, name_index = $2 WHERE id = $3",
+            )
+            .bind(sealed)
+            .bind(index)
+            .bind(&id)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
     }
 
     /// The last `limit` runs of an application name, oldest first (for trends).
@@ -828,7 +1005,7 @@ impl Store {
     ) -> Result<SummaryRecord, StoreError> {
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
-        let rec = fetch_by_id(&mut tx, id)
+        let rec = fetch_by_id(&mut tx, self.name_keyring(), id)
             .await?
             .filter(|r| r.instance_id == instance_id)
             .ok_or(StoreError::NotFound)?;
@@ -918,6 +1095,90 @@ mod tests {
 
     fn audit() -> AuditEvent {
         AuditEvent::new("x", "/x", Outcome::Success, 200, "r")
+    }
+
+    #[tokio::test]
+    async fn names_sealed_and_still_queryable() {
+        let (dir, s) = store_with_instance().await;
+        // A row from before encryption at rest: plaintext, sealed when opened with a key.
+        let mut legacy = new_summary("i1", "app-old", 500);
+        legacy.name = Some("nightly MARKER-old-name".into());
+        s.upsert_summary(&legacy, &audit()).await.unwrap();
+        drop(s);
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let master = crate::crypto::MasterKey::generate();
+        let s = Store::open_encrypted(&url, master).await.unwrap();
+        let mut n = new_summary("i1", "app-new", 1000);
+        n.name = Some("nightly MARKER-new-name".into());
+        let (r, _) = s.upsert_summary(&n, &audit()).await.unwrap();
+        assert_eq!(r.name.as_deref(), Some("nightly MARKER-new-name"));
+        let raw: Vec<(String, Option<String>)> =
+            sqlx::query("SELECT name, name_index FROM performance_summaries")
+                .fetch_all(s.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.try_get("name").unwrap(), r.try_get("name_index").unwrap()))
+                .collect();
+        assert_eq!(raw.len(), 2);
+        for (name, index) in &raw {
+            assert!(name.starts_with(VALUE_PREFIX), "{name}");
+            assert!(!name.contains("MARKER") && index.is_some());
+        }
+        let base = SummaryQuery {
+            instance_id: "i1".into(),
+            limit: 10,
+            with_total: true,
+            ..Default::default()
+        };
+        for (name, app) in [
+            ("nightly MARKER-old-name", "app-old"),
+            ("nightly MARKER-new-name", "app-new"),
+        ] {
+            let p = s
+                .summaries(&SummaryQuery {
+                    name: Some(name.into()),
+                    ..base.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(p.total, Some(1));
+            assert_eq!(p.items[0].app_id, app);
+            assert_eq!(p.items[0].name.as_deref(), Some(name));
+            let t = s.summary_trend("i1", name, 5).await.unwrap();
+            assert_eq!(t.len(), 1);
+        }
+        let p = s
+            .summaries(&SummaryQuery {
+                name_contains: Some("MARKER".into()),
+                limit: 1,
+                ..base.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(p.total, Some(2));
+        assert_eq!(p.items[0].app_id, "app-new");
+        let p2 = s
+            .summaries(&SummaryQuery {
+                name_contains: Some("MARKER".into()),
+                limit: 1,
+                cursor: p.next.clone(),
+                ..base.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(p2.items[0].app_id, "app-old");
+        assert!(p2.next.is_none());
+        let none = s
+            .summaries(&SummaryQuery {
+                name_contains: Some("new-name-x".into()),
+                ..base.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(none.total, Some(0));
+        let got = s.summary("i1", &r.id).await.unwrap().unwrap();
+        assert_eq!(got.name, r.name);
     }
 
     #[test]
