@@ -134,6 +134,32 @@ struct LiveStage {
     live: bool,
 }
 
+impl LiveStage {
+    /// A stage attempt as `LiveStage`'s constructor makes it in Spark: pending, no tasks yet.
+    fn fresh((id, attempt): (i64, i64), info: StageInfoOwned) -> LiveStage {
+        LiveStage {
+            id,
+            attempt,
+            info,
+            status: StageStatus::Pending,
+            jobs: Vec::new(),
+            description: None,
+            scheduling_pool: "default".to_owned(),
+            active_tasks: 0,
+            completed_tasks: 0,
+            failed_tasks: 0,
+            killed_tasks: 0,
+            completed_indices: HashSet::new(),
+            first_launch_time: i64::MAX,
+            metrics: StageMetrics::default(),
+            killed_summary: BTreeMap::new(),
+            peaks: Peaks::default(),
+            speculation: None,
+            live: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct LiveJob {
     id: i64,
@@ -526,47 +552,13 @@ impl AppState {
     fn stage_entry(&mut self, info: &events::StageInfo<'_>) -> &mut LiveStage {
         let key = (info.stage_id, info.attempt());
         let owned = StageInfoOwned::from(info);
-        let s = self.stages.entry(key).or_insert_with(|| LiveStage {
-            id: info.stage_id,
-            attempt: info.attempt(),
-            info: owned.clone(),
-            status: StageStatus::Pending,
-            jobs: Vec::new(),
-            description: None,
-            scheduling_pool: "default".to_owned(),
-            active_tasks: 0,
-            completed_tasks: 0,
-            failed_tasks: 0,
-            killed_tasks: 0,
-            completed_indices: HashSet::new(),
-            first_launch_time: i64::MAX,
-            metrics: StageMetrics::default(),
-            killed_summary: BTreeMap::new(),
-            peaks: Peaks::default(),
-            speculation: None,
-            live: true,
-        });
+        let s = self
+            .stages
+            .entry(key)
+            .or_insert_with(|| LiveStage::fresh(key, owned.clone()));
         if !s.live {
             // computeIfAbsent on a removed key creates a fresh LiveStage in Spark.
-            *s = LiveStage {
-                info: owned.clone(),
-                status: StageStatus::Pending,
-                jobs: Vec::new(),
-                description: None,
-                scheduling_pool: "default".to_owned(),
-                active_tasks: 0,
-                completed_tasks: 0,
-                failed_tasks: 0,
-                killed_tasks: 0,
-                completed_indices: HashSet::new(),
-                first_launch_time: i64::MAX,
-                metrics: StageMetrics::default(),
-                killed_summary: BTreeMap::new(),
-                peaks: Peaks::default(),
-                speculation: None,
-                live: true,
-                ..s.clone()
-            };
+            *s = LiveStage::fresh(key, owned.clone());
         }
         s.info = owned;
         s
