@@ -40,6 +40,21 @@ venv_install() {
   fi
 }
 
+# --- disk space -------------------------------------------------------------------------------
+# A cold build, the venvs and the test data need about 15 GiB. When less is free, drop what can
+# be rebuilt (cargo's incremental caches, stale test binaries) before anything fails half-way.
+free_gib() { df -Pk "$1" | awk 'NR==2 { printf "%d", $4 / 1048576 }'; }
+if [ "$(free_gib "$ROOT")" -lt 15 ]; then
+  target="${CARGO_TARGET_DIR:-$HOME/.cache/sparkplane/target}"
+  log "only $(free_gib "$ROOT") GiB free: removing rebuildable caches under $target"
+  rm -rf "$target"/debug/incremental "$target"/release/incremental "$target"/debug/deps "$target"/tmp
+  if [ "$(free_gib "$ROOT")" -lt 8 ]; then
+    echo "sparkplane needs about 15 GiB of free disk for its build, venvs and tests;" \
+      "$(free_gib "$ROOT") GiB are free on $(df -P "$ROOT" | awk 'NR==2 {print $6}')" >&2
+    exit 1
+  fi
+fi
+
 # --- base toolchain -------------------------------------------------------------------------
 command -v cargo >/dev/null || { echo "Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
 command -v java >/dev/null || apt_install openjdk-17-jre-headless

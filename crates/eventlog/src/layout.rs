@@ -97,6 +97,7 @@ fn is_hidden_or_crc(name: &str) -> bool {
 }
 
 fn codec_of_log_name(name: &str) -> Option<Codec> {
+    let name = crate::sealed::inner_name(name);
     let n = name.strip_suffix(".inprogress").unwrap_or(name);
     let n = n.strip_suffix(".compact").unwrap_or(n);
     Codec::from_file_name(n)
@@ -133,7 +134,7 @@ pub(crate) fn locate(path: &Path) -> Result<Located, Error> {
                 path: path.to_path_buf(),
                 name_codec: codec_of_log_name(&name),
             }],
-            in_progress: name.ends_with(".inprogress"),
+            in_progress: crate::sealed::inner_name(&name).ends_with(".inprogress"),
             spark_version: None,
             warnings: Vec::new(),
         });
@@ -304,7 +305,7 @@ fn collect_apps(dir: &Path, depth: usize, out: &mut Vec<AppEntry>) -> Result<(),
             }
         } else if looks_like_log_file(&name) {
             out.push(AppEntry {
-                in_progress: name.ends_with(".inprogress"),
+                in_progress: crate::sealed::inner_name(&name).ends_with(".inprogress"),
                 path,
                 name,
                 layout: Layout::SingleFile,
@@ -317,6 +318,7 @@ fn collect_apps(dir: &Path, depth: usize, out: &mut Vec<AppEntry>) -> Result<(),
 /// Single event-log files are named after the application id; skip obvious non-logs
 /// (documentation, JSON snapshots, scripts) that share a directory with logs.
 fn looks_like_log_file(name: &str) -> bool {
+    let name = crate::sealed::inner_name(name);
     const NOT_LOGS: &[&str] = &[
         ".md", ".json", ".txt", ".py", ".sh", ".html", ".csv", ".yaml", ".yml", ".toml",
     ];

@@ -32,6 +32,7 @@ mod error;
 pub mod events;
 mod layout;
 mod reader;
+pub mod sealed;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -386,10 +386,15 @@ pub(crate) fn read_path<S: LineSink>(
     diag: &mut Diagnostics,
     sink: &mut S,
 ) -> Result<(), Error> {
-    let file = File::open(path).map_err(|source| Error::Io {
+    let io_err = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    if crate::sealed::is_sealed(path) {
+        let input = crate::sealed::open(path).map_err(io_err)?;
+        return reader.read_input(input, path, name_codec, first_file, diag, sink);
+    }
+    let file = File::open(path).map_err(io_err)?;
     reader.read_input(file, path, name_codec, first_file, diag, sink)
 }
 

@@ -118,6 +118,10 @@ enum Raw {
 fn raw_kind(f: &sparkplane_eventlog::LogFile) -> Option<Raw> {
     use sparkplane_eventlog::Codec;
     use std::io::Read;
+    if sparkplane_eventlog::sealed::is_sealed(&f.path) {
+        // Sealed at rest: no seeking or raw reads; the caller streams it whole.
+        return None;
+    }
     let mut head = [0u8; 4];
     let mut file = std::fs::File::open(&f.path).ok()?;
     let n = file.read(&mut head).ok()?;

@@ -15,8 +15,10 @@ pub fn zip_files(base: &Path, files: &[&Path]) -> std::io::Result<Vec<u8>> {
             .unwrap_or(f)
             .to_string_lossy()
             .replace('\\', "/");
+        // A log sealed at rest is served as the log it holds.
+        let name = sparkplane_eventlog::sealed::inner_name(&name).to_owned();
         let mut data = Vec::new();
-        std::fs::File::open(f)?.read_to_end(&mut data)?;
+        sparkplane_eventlog::sealed::open_file(f)?.read_to_end(&mut data)?;
         let too_big = || std::io::Error::other("zip entry over 4 GiB (zip64 unsupported)");
         let size = u32::try_from(data.len()).map_err(|_| too_big())?;
         let offset = u32::try_from(out.len()).map_err(|_| too_big())?;

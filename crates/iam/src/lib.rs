@@ -14,4 +14,7 @@ pub mod token;
 pub use apikey::{ApiKey, ApiKeyError, KeyId};
 pub use policy::{authorize, Action, Decision, Principal, PrincipalKind, Resource, Role};
 pub use ratelimit::FailureLimiter;
-pub use token::{Claims, TokenError, TokenSigner, TOKEN_LIFETIME_SECS};
+pub use token::{
+    AppKmsClaims, Claims, TokenError, TokenSigner, APP_KMS_TOKEN_MAX_LIFETIME_SECS,
+    TOKEN_LIFETIME_SECS,
+};

@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app;
+pub mod at_rest;
 pub mod completion;
 pub mod conf;
 mod error;
@@ -23,11 +24,12 @@ pub mod state;
 pub mod supervisor;
 
 pub use app::{AppRecord, ApplicationDetails, Backend, InstanceSpec, Quota, Runtime};
+pub use at_rest::{AtRest, SealWriter};
 pub use completion::{AnalyzeCompletion, NoopCompletion, RunCompletion};
 pub use conf::{ConfError, EffectiveConf, SparkConf};
 pub use error::RunnerError;
 pub use runner::{
     default_platform_conf, find_spark_home, resolve_in_area, spark_version, MonitorHandle, Runner,
-    RunnerConfig, Sandbox,
+    RunnerConfig, Sandbox, WorkareaPin, WORKAREA_MARKER,
 };
 pub use state::{AppState, EpochMs, InvalidTransition, Lifecycle};

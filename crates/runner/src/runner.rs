@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::app::{check_id, AppRecord, ApplicationDetails, Backend, InstanceSpec};
+use crate::at_rest::{self, AtRest};
 use crate::completion::{NoopCompletion, RunCompletion};
 use crate::conf::{self, EffectiveConf, Enforced, Keystore, SparkConf};
 use crate::error::RunnerError;
@@ -21,6 +22,11 @@ use crate::procs;
 use crate::standalone::{self, ClusterInfo, DaemonEnv};
 use crate::state::{now_ms, AppState, Lifecycle};
 use crate::supervisor::{files, LaunchSpec, SupervisorStatus};
+
+// The instance's working copy of decrypted files (helper "files"): pins and the idle wipe.
+#[path = "workarea.rs"]
+mod workarea;
+pub use workarea::{WorkareaPin, MARKER as WORKAREA_MARKER};
 
 /// How application processes are confined beyond their own directories and cleared environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +58,7 @@ impl Sandbox {
 }
 
 /// Static settings of a runner.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunnerConfig {
     /// Root of the runner's data; instances live in `<data_dir>/instances/<id>`.
     pub data_dir: PathBuf,
@@ -70,6 +76,25 @@ pub struct RunnerConfig {
     pub sandbox: Sandbox,
     /// SIGTERM → SIGKILL grace on stop.
     pub stop_grace: Duration,
+    /// Encryption at rest of the instance secret and of finished apps' logs and records
+    /// (see [`crate::at_rest`]); `None` = plaintext.
+    pub at_rest: Option<Arc<dyn AtRest>>,
+}
+
+impl std::fmt::Debug for RunnerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunnerConfig")
+            .field("data_dir", &self.data_dir)
+            .field("spark_home", &self.spark_home)
+            .field("python", &self.python)
+            .field("java_home", &self.java_home)
+            .field("supervisor", &self.supervisor)
+            .field("platform_defaults", &self.platform_defaults)
+            .field("sandbox", &self.sandbox)
+            .field("stop_grace", &self.stop_grace)
+            .field("at_rest", &self.at_rest.is_some())
+            .finish()
+    }
 }
 
 impl RunnerConfig {
@@ -84,6 +109,7 @@ impl RunnerConfig {
             platform_defaults: default_platform_conf(),
             sandbox: Sandbox::None,
             stop_grace: Duration::from_secs(5),
+            at_rest: None,
         }
     }
 }
@@ -171,6 +197,7 @@ struct Inner {
     spark_version: Option<String>,
     completion: Arc<dyn RunCompletion>,
     state: Mutex<State>,
+    pins: workarea::Pins,
 }
 
 /// Runs Spark applications for many instances. Cheap to clone (shared state).
@@ -236,17 +263,35 @@ impl Runner {
             instances: BTreeMap::new(),
             apps: BTreeMap::new(),
         };
+        // Finished apps whose files are still in plaintext (a version before encryption at
+        // rest, or a crash while sealing): sealed in the background below.
+        let mut legacy: Vec<AppRecord> = Vec::new();
         for e in fs::read_dir(&root).map_err(|e| RunnerError::io(&root, e))? {
             let dir = e.map_err(|e| RunnerError::io(&root, e))?.path();
             let Some(spec) = read_json::<InstanceSpec>(&dir.join("instance.json"))? else {
                 continue;
             };
-            let secret = read_secret(&dir)?;
+            if cfg.at_rest.is_some() && dir.join(SECRET).exists() {
+                // A plaintext secret from before encryption at rest: sealed in place.
+                ensure_secret(&dir, &spec.id, cfg.at_rest.as_deref())?;
+            }
+            let secret = read_secret(&dir, &spec.id, cfg.at_rest.as_deref())?;
             let cluster = standalone::find(&dir.join("standalone"))?;
             let apps = dir.join("apps");
             if let Ok(rd) = fs::read_dir(&apps) {
                 for a in rd.flatten() {
-                    if let Some(record) = read_json::<AppRecord>(&a.path().join("record.json"))? {
+                    if let Some(record) = load_record(cfg.at_rest.as_deref(), &spec.id, &a.path())?
+                    {
+                        if record.state().is_terminal() {
+                            // Found terminal after a restart: its properties are of no use.
+                            remove_properties(&a.path());
+                            if cfg.at_rest.is_some()
+                                && record.completion_done
+                                && left_in_plaintext(&a.path(), &record)
+                            {
+                                legacy.push(record.clone());
+                            }
+                        }
                         state.apps.insert(
                             record.id.clone(),
                             Entry {
@@ -269,14 +314,45 @@ impl Runner {
             );
         }
         let spark_version = spark_version(&cfg.spark_home);
-        Ok(Runner {
+        let runner = Runner {
             inner: Arc::new(Inner {
                 cfg,
                 spark_version,
                 completion,
                 state: Mutex::new(state),
+                pins: workarea::Pins::default(),
             }),
-        })
+        };
+        if !legacy.is_empty() {
+            let r = runner.clone();
+            std::thread::spawn(move || {
+                for rec in legacy {
+                    r.reseal(rec);
+                }
+            });
+        }
+        Ok(runner)
+    }
+
+    /// Seal what a finished app (completion done) left in plaintext.
+    fn reseal(&self, record: AppRecord) {
+        let Some(a) = self.inner.cfg.at_rest.as_deref() else {
+            return;
+        };
+        let Ok(dir) = self.app_dir(&record.instance_id, &record.id) else {
+            return;
+        };
+        let log = record.event_log.clone();
+        let sealed = self.seal_finished(a, &record, &dir, log.as_deref());
+        let mut st = self.lock();
+        if let Some(e) = st.apps.get_mut(&record.id) {
+            if sealed.is_some() {
+                e.record.event_log = sealed;
+            }
+            if let Err(err) = self.save_record(&dir, &e.record) {
+                tracing::warn!(app = %record.id, error = %err, "runner: could not save record");
+            }
+        }
     }
 
     /// A runner with the no-op completion hook.
@@ -313,11 +389,8 @@ impl Runner {
         ] {
             private_dir(&dir.join(sub))?;
         }
-        let secret_path = dir.join("secret");
-        if !secret_path.exists() {
-            write_atomic(&secret_path, random_hex(32)?.as_bytes(), 0o600)?;
-        }
-        let secret = read_secret(&dir)?;
+        ensure_secret(&dir, &spec.id, cfg.at_rest.as_deref())?;
+        let secret = read_secret(&dir, &spec.id, cfg.at_rest.as_deref())?;
         write_json(&dir.join("instance.json"), &spec)?;
         let cluster = match &spec.backend {
             Backend::Local => {
@@ -423,6 +496,37 @@ impl Runner {
         instance_id: &str,
         details: ApplicationDetails,
     ) -> Result<AppRecord, RunnerError> {
+        self.submit_as(instance_id, &Self::new_app_id()?, details)
+    }
+
+    /// A fresh application id (what [`Runner::submit`] would pick), for callers that must know
+    /// it before submitting (e.g. to mint a credential bound to the app) — see
+    /// [`Runner::submit_as`].
+    pub fn new_app_id() -> Result<String, RunnerError> {
+        new_app_id()
+    }
+
+    /// [`Runner::submit`] under an id from [`Runner::new_app_id`] (refused if it is not of that
+    /// form or already used).
+    pub fn submit_as(
+        &self,
+        instance_id: &str,
+        id: &str,
+        details: ApplicationDetails,
+    ) -> Result<AppRecord, RunnerError> {
+        let well_formed = id.len() == 36
+            && id.bytes().enumerate().all(|(i, b)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+                }
+            });
+        if !well_formed {
+            return Err(RunnerError::Unsupported(format!(
+                "application id `{id}` is not a runner-made id"
+            )));
+        }
         let accepted_at = now_ms();
         let mut st = self.lock();
         let inst = st
@@ -456,11 +560,16 @@ impl Runner {
         {
             resolve_in_area(&files, f)?;
         }
-        let id = new_app_id()?;
+        if st.apps.contains_key(id) {
+            return Err(RunnerError::Unsupported(format!(
+                "application id `{id}` is already used"
+            )));
+        }
+        let id = id.to_owned();
         let dir = app_dir(&inst.dir, &id);
         let eff = self.conf_for(inst, &id, &details)?;
         private_dir(&dir)?;
-        write_json(&dir.join("request.json"), &details)?;
+        self.save_json(instance_id, &dir, REQUEST, &details)?;
         let record = AppRecord {
             id: id.clone(),
             instance_id: instance_id.to_owned(),
@@ -478,7 +587,7 @@ impl Runner {
             launched_at: None,
             completion_done: false,
         };
-        write_json(&dir.join("record.json"), &record)?;
+        self.save_record(&dir, &record)?;
         st.apps.insert(
             id.clone(),
             Entry {
@@ -537,11 +646,53 @@ impl Runner {
             (app_dir(&inst.dir, app_id), inst.secret.clone())
         };
         let path = dir.join(files::DRIVER_LOG);
-        match fs::read(&path) {
-            Ok(b) => Ok(String::from_utf8_lossy(&b).replace(&secret, "*********(redacted)")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) => Err(RunnerError::io(&path, e)),
+        let mut bytes = Vec::new();
+        if let Some(a) = self.inner.cfg.at_rest.as_deref() {
+            let rel = format!("apps/{app_id}/{}", files::DRIVER_LOG);
+            if let Some(mut r) = at_rest::open_sealed_file(a, instance_id, &rel, &path)? {
+                use std::io::Read;
+                r.read_to_end(&mut bytes)
+                    .map_err(|e| RunnerError::io(&at_rest::sealed_path(&path), e))?;
+            }
         }
+        // The running app's log, or lines appended after it was sealed (export retries).
+        match fs::read(&path) {
+            Ok(b) => bytes.extend(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RunnerError::io(&path, e)),
+        }
+        Ok(String::from_utf8_lossy(&bytes).replace(&secret, "*********(redacted)"))
+    }
+
+    /// The application's request as submitted (opened if sealed); `Ok(None)` if missing.
+    pub fn request(
+        &self,
+        instance_id: &str,
+        app_id: &str,
+    ) -> Result<Option<ApplicationDetails>, RunnerError> {
+        let dir = self.app_dir(instance_id, app_id)?;
+        read_maybe_sealed_json(
+            self.inner.cfg.at_rest.as_deref(),
+            instance_id,
+            &dir,
+            REQUEST,
+        )
+    }
+
+    /// The run's own `summary.json` (written by the completion hook), opened if sealed;
+    /// `Ok(None)` if there is none (yet).
+    pub fn run_summary(
+        &self,
+        instance_id: &str,
+        app_id: &str,
+    ) -> Result<Option<Vec<u8>>, RunnerError> {
+        let dir = self.app_dir(instance_id, app_id)?;
+        at_rest::read_maybe_sealed(
+            self.inner.cfg.at_rest.as_deref(),
+            instance_id,
+            &format!("apps/{app_id}/summary.json"),
+            &dir.join("summary.json"),
+        )
     }
 
     /// The app's directory (state files, driver log).
@@ -591,7 +742,7 @@ impl Runner {
                 .record
                 .lifecycle
                 .advance(AppState::Stopped, now_ms())?;
-            write_json(&dir.join("record.json"), &entry.record)?;
+            self.save_record(&dir, &entry.record)?;
             let rec = entry.record.clone();
             self.schedule(&mut st, instance_id)?;
             return Ok(rec);
@@ -633,6 +784,9 @@ impl Runner {
             self.schedule(&mut st, &iid)?;
         }
         self.kick_completions(&mut st);
+        let wiped = self.sweep_workareas(&st);
+        drop(st);
+        self.remove_trees(wiped);
         Ok(())
     }
 
@@ -728,12 +882,13 @@ impl Runner {
             }
         }
         if entry.record != before {
-            write_json(&dir.join("record.json"), &entry.record)?;
+            self.save_record(&dir, &entry.record)?;
         }
         if entry.record.state().is_terminal() {
             if let Some(mut c) = entry.child.take() {
                 let _ = c.try_wait();
             }
+            remove_properties(&dir);
         }
         Ok(())
     }
@@ -776,7 +931,7 @@ impl Runner {
                         if let Some(e) = st.apps.get_mut(&id) {
                             e.record.failure_reason = Some(format!("could not start: {err}"));
                             e.record.lifecycle.advance(AppState::Failed, now_ms())?;
-                            write_json(&dir.join("record.json"), &e.record)?;
+                            self.save_record(&dir, &e.record)?;
                         }
                     }
                 }
@@ -785,7 +940,7 @@ impl Runner {
                 if let Some(e) = st.apps.get_mut(&id) {
                     if e.record.state() == AppState::Accepted {
                         e.record.lifecycle.advance(AppState::Waiting, now_ms())?;
-                        write_json(&dir.join("record.json"), &e.record)?;
+                        self.save_record(&dir, &e.record)?;
                     }
                 }
             }
@@ -948,8 +1103,9 @@ impl Runner {
             ));
         }
         let dir = app_dir(&inst.dir, app_id);
-        let details: ApplicationDetails = read_json(&dir.join("request.json"))?
-            .ok_or_else(|| RunnerError::UnknownApp(app_id.to_owned()))?;
+        let details: ApplicationDetails =
+            read_maybe_sealed_json(cfg.at_rest.as_deref(), instance_id, &dir, REQUEST)?
+                .ok_or_else(|| RunnerError::UnknownApp(app_id.to_owned()))?;
         let eff = self.conf_for(inst, app_id, &details)?;
         let (home, tmp) = (dir.join("home"), dir.join("tmp"));
         private_dir(&home)?;
@@ -1022,7 +1178,7 @@ impl Runner {
             e.child = Some(child);
             e.record.launched = true;
             e.record.launched_at = Some(now_ms());
-            write_json(&dir.join("record.json"), &e.record)?;
+            self.save_record(&dir, &e.record)?;
         }
         Ok(())
     }
@@ -1074,12 +1230,19 @@ impl Runner {
         else {
             return;
         };
-        let log = record.event_log.clone();
+        // A restart between sealing the event log and saving the record: read the sealed copy.
+        let log = record.event_log.as_deref().map(|p| {
+            let sealed = at_rest::sealed_path(p);
+            if !p.exists() && sealed.is_file() {
+                sealed
+            } else {
+                p.to_owned()
+            }
+        });
         let line = self
             .inner
             .completion
             .on_finished(&record, log.as_deref(), &dir);
-        let mut st = self.lock();
         if let Some(line) = line {
             use std::io::Write;
             if let Ok(mut f) = fs::OpenOptions::new()
@@ -1089,12 +1252,113 @@ impl Runner {
                 let _ = writeln!(f, "{line}");
             }
         }
+        remove_properties(&dir);
+        // The hook has read the plaintext: seal what the run left behind.
+        let sealed_log = match self.inner.cfg.at_rest.as_deref() {
+            Some(a) => self.seal_finished(a, &record, &dir, log.as_deref()),
+            None => None,
+        };
+        let mut st = self.lock();
         if let Some(e) = st.apps.get_mut(&record.id) {
             e.completion_running = false;
             e.record.completion_done = true;
-            if let Err(err) = write_json(&dir.join("record.json"), &e.record) {
+            if sealed_log.is_some() {
+                e.record.event_log = sealed_log;
+            }
+            if let Err(err) = self.save_record(&dir, &e.record) {
                 tracing::warn!(app = %record.id, error = %err, "runner: could not save record");
             }
+        }
+    }
+
+    /// Seal a terminal app's event log, driver log, supervisor log and summary, and remove
+    /// the plaintext (and the launch spec, which holds the app's arguments and environment).
+    /// Returns the sealed event log's path. Failures are logged, never fatal.
+    fn seal_finished(
+        &self,
+        a: &dyn AtRest,
+        record: &AppRecord,
+        dir: &Path,
+        event_log: Option<&Path>,
+    ) -> Option<PathBuf> {
+        let iid = &record.instance_id;
+        let rel_app = format!("apps/{}", record.id);
+        for (name, existing) in [
+            (files::DRIVER_LOG, at_rest::Existing::Append),
+            (files::SUPERVISOR_LOG, at_rest::Existing::Append),
+            ("summary.json", at_rest::Existing::Replace),
+            // The supervisor's record of the exit: its failure reason quotes the driver log.
+            (files::STATUS, at_rest::Existing::Replace),
+        ] {
+            let rel = format!("{rel_app}/{name}");
+            if let Err(e) = at_rest::seal_file_in_place(a, iid, &rel, &dir.join(name), existing) {
+                tracing::warn!(app = %record.id, error = %e, "runner: could not seal {name}");
+            }
+        }
+        // A request left in plaintext by an older version.
+        if let Ok(Some(v)) = read_json::<serde_json::Value>(&dir.join(REQUEST)) {
+            if let Err(e) = self.save_json(iid, dir, REQUEST, &v) {
+                tracing::warn!(app = %record.id, error = %e, "runner: could not seal the request");
+            }
+        }
+        let _ = fs::remove_file(dir.join(files::LAUNCH));
+        // Spark's scratch (blocks, shuffle files of a killed run): of no use once terminal.
+        let _ = fs::remove_dir_all(dir.join("tmp"));
+        // On the standalone backend, the Worker's per-app dir holds the executors' copies of
+        // the app's files and jars and their stdout/stderr: plaintext the run no longer needs.
+        if let (Some(spark_id), Some(inst_dir)) = (
+            record.spark_app_id.as_deref(),
+            dir.parent().and_then(Path::parent),
+        ) {
+            if check_id(spark_id).is_ok() {
+                let _ = fs::remove_dir_all(inst_dir.join("standalone/work").join(spark_id));
+            }
+        }
+        let log = event_log?;
+        if log.extension().is_some_and(|e| e == "spk") {
+            return Some(log.to_owned());
+        }
+        let sealed = at_rest::sealed_path(log);
+        if !log.exists() && sealed.is_file() {
+            return Some(sealed);
+        }
+        match seal_event_log(a, iid, log) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(app = %record.id, error = %e, "runner: could not seal the event log");
+                None
+            }
+        }
+    }
+
+    /// Persist an app's record: sealed (`record.json.spk`) with encryption at rest, else JSON.
+    fn save_record(&self, dir: &Path, record: &AppRecord) -> Result<(), RunnerError> {
+        self.save_json(&record.instance_id, dir, RECORD, record)
+    }
+
+    fn save_json<T: serde::Serialize>(
+        &self,
+        instance_id: &str,
+        dir: &Path,
+        name: &str,
+        value: &T,
+    ) -> Result<(), RunnerError> {
+        let path = dir.join(name);
+        let Some(a) = self.inner.cfg.at_rest.as_deref() else {
+            return write_json(&path, value);
+        };
+        let bytes = serde_json::to_vec(value).map_err(|e| RunnerError::Json {
+            path: path.clone(),
+            source: e,
+        })?;
+        let sealed = a
+            .seal(instance_id, &rel_in_app(dir, name), &bytes)
+            .map_err(|e| RunnerError::io(&path, e))?;
+        write_atomic(&at_rest::sealed_path(&path), &sealed, 0o600)?;
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(RunnerError::io(&path, e)),
         }
     }
 
@@ -1199,11 +1463,168 @@ fn generate_keystore(inst_dir: &Path, java_home: Option<&Path>) -> Result<Keysto
     Ok(Keystore { path, password })
 }
 
-fn read_secret(inst_dir: &Path) -> Result<String, RunnerError> {
-    let p = inst_dir.join("secret");
-    fs::read_to_string(&p)
-        .map(|s| s.trim().to_owned())
-        .map_err(|e| RunnerError::io(&p, e))
+/// The app record's file name (`record.json`, or `record.json.spk` sealed).
+const RECORD: &str = "record.json";
+/// The submitted request's file name (it holds the app's conf values and environment).
+const REQUEST: &str = "request.json";
+/// The instance secret's file name (`secret`, or `secret.spk` sealed).
+const SECRET: &str = "secret";
+
+/// `apps/<id>/<name>` for a file of the app directory `dir`.
+fn rel_in_app(dir: &Path, name: &str) -> String {
+    let id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("apps/{id}/{name}")
+}
+
+/// Read a JSON file of an app directory that may be sealed.
+fn read_maybe_sealed_json<T: serde::de::DeserializeOwned>(
+    a: Option<&dyn AtRest>,
+    instance_id: &str,
+    dir: &Path,
+    name: &str,
+) -> Result<Option<T>, RunnerError> {
+    let path = dir.join(name);
+    match at_rest::read_maybe_sealed(a, instance_id, &rel_in_app(dir, name), &path)? {
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| RunnerError::Json { path, source: e }),
+        None => Ok(None),
+    }
+}
+
+fn load_record(
+    a: Option<&dyn AtRest>,
+    instance_id: &str,
+    dir: &Path,
+) -> Result<Option<AppRecord>, RunnerError> {
+    read_maybe_sealed_json(a, instance_id, dir, RECORD)
+}
+
+/// Whether a finished app's directory (or its event log) still holds plaintext the runner
+/// seals at the end of a run.
+fn left_in_plaintext(app_dir: &Path, record: &AppRecord) -> bool {
+    [
+        files::DRIVER_LOG,
+        files::SUPERVISOR_LOG,
+        "summary.json",
+        files::STATUS,
+        files::LAUNCH,
+        RECORD,
+        REQUEST,
+    ]
+    .iter()
+    .any(|n| app_dir.join(n).exists())
+        || record
+            .event_log
+            .as_deref()
+            .is_some_and(|p| p.exists() && p.extension().is_none_or(|e| e != "spk"))
+}
+
+/// Delete an app's `spark.properties` (it holds the secret and the app's conf; spark-submit
+/// reads it only at start).
+fn remove_properties(app_dir: &Path) {
+    let _ = fs::remove_file(app_dir.join("spark.properties"));
+}
+
+/// Create the instance secret if there is none; with encryption at rest, seal it (a plaintext
+/// secret from before is sealed in place).
+fn ensure_secret(
+    inst_dir: &Path,
+    instance_id: &str,
+    a: Option<&dyn AtRest>,
+) -> Result<(), RunnerError> {
+    let plain = inst_dir.join(SECRET);
+    let Some(a) = a else {
+        if !plain.exists() {
+            write_atomic(&plain, random_hex(32)?.as_bytes(), 0o600)?;
+        }
+        return Ok(());
+    };
+    let sealed = at_rest::sealed_path(&plain);
+    if sealed.exists() {
+        let _ = fs::remove_file(&plain);
+        return Ok(());
+    }
+    let secret = match fs::read_to_string(&plain) {
+        Ok(s) => s.trim().to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => random_hex(32)?,
+        Err(e) => return Err(RunnerError::io(&plain, e)),
+    };
+    let bytes = a
+        .seal(instance_id, SECRET, secret.as_bytes())
+        .map_err(|e| RunnerError::io(&sealed, e))?;
+    write_atomic(&sealed, &bytes, 0o600)?;
+    match fs::remove_file(&plain) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(RunnerError::io(&plain, e)),
+    }
+}
+
+fn read_secret(
+    inst_dir: &Path,
+    instance_id: &str,
+    a: Option<&dyn AtRest>,
+) -> Result<String, RunnerError> {
+    let p = inst_dir.join(SECRET);
+    let bytes = at_rest::read_maybe_sealed(a, instance_id, SECRET, &p)?
+        .ok_or_else(|| RunnerError::io(&p, std::io::ErrorKind::NotFound.into()))?;
+    Ok(String::from_utf8_lossy(&bytes).trim().to_owned())
+}
+
+/// Seal a finished app's event log (a file of any codec, kept as is, or a rolling directory,
+/// whose events are written as one plain JSON-lines stream) into `<name>.spk` next to it and
+/// remove the plaintext. Returns the sealed file's path (`None`: nothing to seal).
+fn seal_event_log(
+    a: &dyn AtRest,
+    instance_id: &str,
+    log: &Path,
+) -> Result<Option<PathBuf>, RunnerError> {
+    let (Some(parent), Some(name)) = (log.parent(), log.file_name()) else {
+        return Ok(None);
+    };
+    let name = name.to_string_lossy().into_owned();
+    if log.is_file() {
+        let rel = format!("eventlogs/{name}");
+        at_rest::seal_file_in_place(a, instance_id, &rel, log, at_rest::Existing::Replace)?;
+        // Hadoop's checksum file next to it.
+        let _ = fs::remove_file(parent.join(format!(".{name}.crc")));
+        return Ok(Some(at_rest::sealed_path(log)));
+    }
+    if !log.is_dir() {
+        return Ok(None);
+    }
+    let opened = sparkplane_eventlog::open(log)
+        .map_err(|e| RunnerError::Process(format!("{}: {e}", log.display())))?;
+    let mut inner = name
+        .strip_prefix("eventlog_v2_")
+        .unwrap_or(&name)
+        .to_owned();
+    if opened.in_progress() {
+        inner.push_str(".inprogress");
+    }
+    let plain_path = parent.join(&inner);
+    let dst = at_rest::sealed_path(&plain_path);
+    at_rest::write_sealed(a, instance_id, &format!("eventlogs/{inner}"), &dst, |w| {
+        let mut err: Option<std::io::Error> = None;
+        let res = opened.for_each_raw(|_, line| {
+            if err.is_none() {
+                if let Err(e) = w.write_all(line).and_then(|()| w.write_all(b"\n")) {
+                    err = Some(e);
+                }
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        res.map(|_| ())
+            .map_err(|f| std::io::Error::other(f.error.to_string()))
+    })?;
+    fs::remove_dir_all(log).map_err(|e| RunnerError::io(log, e))?;
+    Ok(Some(dst))
 }
 
 /// Spark's "Logging events to file:X" → the event log to analyse (a rolling log's directory,

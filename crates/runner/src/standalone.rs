@@ -147,8 +147,26 @@ pub fn start(
     private_dir(dir)?;
     let work = dir.join("work");
     private_dir(&work)?;
-    let props = dir.join("daemon.properties");
+    let props = dir.join(DAEMON_PROPERTIES);
     write_atomic(&props, daemon_conf.to_properties().as_bytes(), 0o600)?;
+    // Master and Worker read the file (with the secret) only when their JVM starts: remove it
+    // once both have started, or failed to.
+    let res = start_daemons(dir, env, &props, worker_cores, worker_memory);
+    let _ = std::fs::remove_file(&props);
+    res
+}
+
+/// The daemons' properties file (present only while they start).
+const DAEMON_PROPERTIES: &str = "daemon.properties";
+
+fn start_daemons(
+    dir: &Path,
+    env: &DaemonEnv,
+    props: &Path,
+    worker_cores: u32,
+    worker_memory: &str,
+) -> Result<ClusterInfo, RunnerError> {
+    let work = dir.join("work");
     let props_s = props.display().to_string();
     let (master_port, master_ui_port, worker_ui_port) = (free_port()?, free_port()?, free_port()?);
     let master_log = dir.join("master.log");
@@ -251,5 +269,10 @@ pub fn stop(dir: &Path) -> Result<(), RunnerError> {
         }
         let _ = std::fs::remove_file(dir.join("cluster.json"));
     }
+    // Left by a version that kept it for the daemons' lifetime.
+    let _ = std::fs::remove_file(dir.join(DAEMON_PROPERTIES));
+    // The daemons' logs name every app the cluster ran: they go with the cluster.
+    let _ = std::fs::remove_file(dir.join("master.log"));
+    let _ = std::fs::remove_file(dir.join("worker.log"));
     Ok(())
 }

@@ -180,6 +180,8 @@ fn local_finish_fail_quota_stop() {
         })
         .unwrap();
     assert_eq!(s.state(), AppState::Stopped, "{s:?}");
+    // Terminal: the properties file (secret + conf) is gone.
+    assert!(!props.exists(), "spark.properties left after the app ended");
     assert!(wait_for(Duration::from_secs(10), || group_members(pgid).is_empty()));
     assert!(
         wait_for(Duration::from_secs(10), || session().is_empty()),

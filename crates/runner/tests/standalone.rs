@@ -48,6 +48,12 @@ fn standalone_finish_stop_wrong_secret_and_shutdown() {
     }
     let open = non_loopback_listeners(&daemons);
     assert!(open.is_empty(), "{open:?}");
+    // The daemons read their properties (with the secret) at start only: the file is gone.
+    let sa_dir = r.instance_dir("sa").unwrap().join("standalone");
+    assert!(
+        !sa_dir.join("daemon.properties").exists(),
+        "daemon.properties left"
+    );
 
     put_app(&r, "sa", "ok.py", OK_APP);
     put_app(&r, "sa", "long.py", LONG_APP);

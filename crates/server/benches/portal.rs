@@ -2,7 +2,9 @@
 //! request path through the router (session lookup, policy check, store query, object read and
 //! decryption, template rendering) for
 //!   * the page of an application with 1,000 stages and 500 SQL executions, and
-//!   * a page of an instance's run list holding 100,000 runs (seeded directly in SQLite),
+//!   * a page of an instance's run list holding 100,000 runs (seeded directly in SQLite, with
+//!     application names sealed and blind-indexed as the server writes them), without and with
+//!     a name search (`?q=`: names are decrypted and searched in memory),
 //!
 //! each measured over repeated requests (median, p95, max). Target: under 1 s each.
 //!
@@ -251,15 +253,32 @@ async fn main() {
         "small_files",
         "driver_idle",
     ];
+    // Names sealed with the instance's key + blind index, as the server writes them.
+    let mut names = Vec::with_capacity(RUNS);
+    for i in 0..RUNS {
+        let (sealed, index) = app
+            .state
+            .store
+            .summary_name_columns(
+                &inst,
+                &format!("b-{i:08}"),
+                Some(&format!("nightly-job-{}", i % 500)),
+            )
+            .await
+            .unwrap();
+        names.push((sealed.unwrap(), index.unwrap()));
+    }
+    println!("sealed {RUNS} names in {:.1} s", t.elapsed().as_secs_f64());
     for chunk in (0..RUNS).collect::<Vec<_>>().chunks(200) {
-        let mut sql = String::from("INSERT INTO performance_summaries (id, instance_id, origin, app_id, attempt, name, status, completed, spark_version, start_time, end_time, duration_ms, sort_time, core_hours, memory_gb_hours, cost, insight_kinds, insight_count, top_severity, events_total, event_log, application_id, object_key, size_bytes, sha256, ingested_at, updated_at) VALUES ");
+        let mut sql = String::from("INSERT INTO performance_summaries (id, instance_id, origin, app_id, attempt, name, name_index, status, completed, spark_version, start_time, end_time, duration_ms, sort_time, core_hours, memory_gb_hours, cost, insight_kinds, insight_count, top_severity, events_total, event_log, application_id, object_key, size_bytes, sha256, ingested_at, updated_at) VALUES ");
         let mut ins = String::from("INSERT INTO performance_summary_insights (summary_id, instance_id, kind, severity, sort_time) VALUES ");
         for (n, i) in chunk.iter().enumerate() {
             let sep = if n == 0 { "" } else { "," };
             let st = 1_700_000_000_000i64 + (*i as i64) * 60_000;
             let status = if i % 17 == 0 { "failed" } else { "succeeded" };
             let kind = kinds[i % kinds.len()];
-            sql.push_str(&format!("{sep}('b-{i:08}', '{inst}', 'writer:{user}', 'app-{i}', '1', 'nightly-job-{}', '{status}', 1, '4.0', {st}, {}, 90000, {st}, 1.5, 6.0, 0.45, '{kind}', 1, 'warning', 1000, NULL, NULL, 'x', 10, 'x', {st}, {st})", i % 500, st + 90_000));
+            let (name, index) = &names[*i];
+            sql.push_str(&format!("{sep}('b-{i:08}', '{inst}', 'writer:{user}', 'app-{i}', '1', '{name}', '{index}', '{status}', 1, '4.0', {st}, {}, 90000, {st}, 1.5, 6.0, 0.45, '{kind}', 1, 'warning', 1000, NULL, NULL, 'x', 10, 'x', {st}, {st})", st + 90_000));
             ins.push_str(&format!(
                 "{sep}('b-{i:08}', '{inst}', '{kind}', 'warning', {st})"
             ));

@@ -17,10 +17,12 @@ pub mod ingest;
 pub mod metrics;
 pub mod outbox;
 pub mod portal;
+pub mod runner_at_rest;
 pub mod sources;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod workcopy;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -164,7 +166,7 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
         &settings.object_store,
         settings.s3_endpoint.clone(),
     )?)?
-    .with_keyring(keyring);
+    .with_keyring(keyring.clone());
     let signing_key =
         at_rest::load_or_create_signing_key(&store, &settings.data_dir.join(SIGNING_KEY_FILE))
             .await?;
@@ -189,9 +191,19 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
             cfg.python = rs.python.clone();
             cfg.supervisor = rs.supervisor.clone();
             cfg.sandbox = sandbox_for(settings.sandbox)?;
+            // The runner's secrets and finished runs' logs are sealed with the instance's data
+            // key; sealed event logs are readable by the analysis and the History Server.
+            let runner_at_rest = Arc::new(runner_at_rest::RunnerAtRest::new(
+                keyring.clone(),
+                &runner_dir,
+                tokio::runtime::Handle::current(),
+            ));
+            runner_at_rest.register_eventlog_opener();
+            cfg.at_rest = Some(runner_at_rest.clone());
             // End-of-run analysis + export through the durable outbox (retried in the
             // background from here on, including rows left by a previous run).
-            let exporter = outbox::Exporter::new(ingest.clone(), outbox::RetryPolicy::from_env());
+            let exporter = outbox::Exporter::new(ingest.clone(), outbox::RetryPolicy::from_env())
+                .with_at_rest(runner_at_rest);
             outbox::spawn_retry(exporter.clone());
             let hook = outbox::ExportCompletion::new(exporter, tokio::runtime::Handle::current());
             match sparkplane_runner::Runner::new(cfg, Arc::new(hook)) {
@@ -210,6 +222,9 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
             tracing::warn!(error = %e, "runner: first poll failed");
         }
     }
+    // Uploads and library sets of data dirs from before they were encrypted at rest go into
+    // the object store (helper "files", workcopy.rs).
+    workcopy::import_legacy(&runner_dir, &objects, &store, runner.as_ref()).await;
     let monitor = runner
         .as_ref()
         .map(|r| r.spawn_monitor(Duration::from_millis(500)));

@@ -85,6 +85,8 @@ pub struct Exporter {
     store: Arc<Store>,
     policy: RetryPolicy,
     wake: Arc<Notify>,
+    /// Opens summaries the runner has sealed at rest (`summary.json.spk`) for a retry.
+    at_rest: Option<Arc<crate::runner_at_rest::RunnerAtRest>>,
 }
 
 impl std::fmt::Debug for Exporter {
@@ -146,6 +148,54 @@ impl Exporter {
             ingest,
             policy,
             wake: Arc::new(Notify::new()),
+            at_rest: None,
+        }
+    }
+
+    /// Read summaries the runner sealed after the first attempt through `at_rest`.
+    pub fn with_at_rest(mut self, at_rest: Arc<crate::runner_at_rest::RunnerAtRest>) -> Self {
+        self.at_rest = Some(at_rest);
+        self
+    }
+
+    /// Append a line to an app's driver log: the plaintext while the run's files are not yet
+    /// sealed, else the sealed log (re-sealed with the line).
+    async fn append_line(&self, path: &Path, line: &str) {
+        let sealed = sparkplane_runner::at_rest::sealed_path(path);
+        match self.at_rest.clone() {
+            Some(a) if !path.exists() && sealed.is_file() => {
+                let (p, l) = (path.to_owned(), line.to_owned());
+                let res = tokio::task::spawn_blocking(move || a.append_line(&p, &l)).await;
+                if let Ok(Err(e)) = res {
+                    tracing::warn!(log = %path.display(), error = %e, "could not append to a sealed driver log");
+                }
+            }
+            _ => append_line(path, line),
+        }
+    }
+
+    /// The run's summary: the plaintext the completion hook wrote, or (on a retry after the
+    /// runner sealed it) `<path>.spk` opened with the instance's key.
+    async fn read_summary(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match tokio::fs::read(path).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let Some(a) = self.at_rest.clone() else {
+                    return Err(e);
+                };
+                let sealed = sparkplane_runner::at_rest::sealed_path(path);
+                if !sealed.is_file() {
+                    return Err(e);
+                }
+                tokio::task::spawn_blocking(move || {
+                    use std::io::Read;
+                    let mut out = Vec::new();
+                    a.open_path(&sealed)?.read_to_end(&mut out)?;
+                    Ok(out)
+                })
+                .await
+                .map_err(std::io::Error::other)?
+            }
+            other => other,
         }
     }
 
@@ -162,7 +212,8 @@ impl Exporter {
             return Err(ExportError::InstanceGone(e.instance_id.clone()));
         }
         let path = PathBuf::from(&e.summary_path);
-        let bytes = tokio::fs::read(&path)
+        let bytes = self
+            .read_summary(&path)
             .await
             .map_err(|source| ExportError::Summary { path, source })?;
         self.ingest
@@ -199,10 +250,11 @@ impl Exporter {
         if err.permanent() {
             tracing::warn!(instance = %e.instance_id, app = %e.app_id, error = %err, "summary export abandoned");
             if log {
-                append_line(
+                self.append_line(
                     Path::new(&e.log_path),
                     &format!("sparkplane: performance summary export abandoned: {err}"),
-                );
+                )
+                .await;
             }
             if let Err(db) = self.store.outbox_delete(&e.instance_id, &e.app_id).await {
                 tracing::warn!(error = %db, "export outbox: could not delete a row");
@@ -232,14 +284,14 @@ impl Exporter {
                 Ok(()) => {
                     delivered += 1;
                     tracing::info!(instance = %e.instance_id, app = %e.app_id, attempts = e.attempts + 1, "summary exported from the outbox");
-                    append_line(
+                    self.append_line(
                         Path::new(&e.log_path),
                         &format!(
                             "sparkplane: performance summary exported in {} ms (from the outbox, after {} failed attempts)",
                             t0.elapsed().as_millis(),
                             e.attempts
                         ),
-                    );
+                    ).await;
                 }
                 Err(err) => self.failed(&e, &err, true).await,
             }

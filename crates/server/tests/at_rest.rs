@@ -391,3 +391,290 @@ async fn kms_roles(db: Db) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["keys"][0]["name"], "k1");
 }
+
+// ---- event-log sources: error texts sealed -------------------------------------------------
+
+/// `moto_server` from the project venv on a loopback port (killed on drop).
+struct Moto(std::process::Child, u16);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Moto {
+    fn start() -> Option<Moto> {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let bin = root.join(".venv/bin/moto_server");
+        if !bin.exists() {
+            assert!(
+                std::env::var("SPARKPLANE_REQUIRE_ALL").as_deref() != Ok("1"),
+                "moto_server is missing from .venv (scripts/setup-deps.sh installs it)"
+            );
+            eprintln!("SKIP: moto_server not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let m = Moto(child, port);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(m)
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.1)
+    }
+
+    /// `curl -X PUT` (bucket or object; moto takes unsigned requests).
+    fn put(&self, path: &str, body: Option<&Path>) {
+        let mut cmd = std::process::Command::new("curl");
+        cmd.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"]);
+        if let Some(b) = body {
+            cmd.args([
+                "-H",
+                "Content-Type: application/octet-stream",
+                "--data-binary",
+            ])
+            .arg(format!("@{}", b.display()));
+        }
+        let out = cmd
+            .arg(format!("{}/{path}", self.endpoint()))
+            .output()
+            .unwrap();
+        let code = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(code.starts_with('2'), "PUT {path}: {code}");
+    }
+}
+
+/// A source's error texts can quote what a log held: the per-object error of a malformed
+/// summary in a real (moto) bucket, and a poll's `last_error`, are sealed with the instance's
+/// key (no marker in the data dir) yet read back (API for `last_error`, the store for the
+/// checkpoints); plaintext rows from before are read and sealed at the next start.
+#[tokio::test]
+async fn source_error_texts_sealed() {
+    const DETAIL: &str = "MARKER-source-detail-8c1e";
+    const LAST_ERROR: &str = "MARKER-source-last-error-4a7b";
+    const LEGACY: &str = "MARKER-source-legacy-detail-19fd";
+    let Some(moto) = Moto::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = sparkplane_server::Settings::for_data_dir(&dir.path().join("data"));
+    // Only the poll at start and the one a source change wakes: nothing overwrites what the
+    // test records.
+    settings.ingest.source_poll_interval = std::time::Duration::from_secs(3600);
+    let data = settings.data_dir.clone();
+    let h = Harness::start(dir, settings).await;
+    let id = instance(&h).await;
+    let user = h.user("src-mgr").await;
+    let (_, key) = h.key(&user).await;
+    let token = h.exchange(&key).await;
+    h.grant(&id, &user, "Manager").await;
+
+    // A malformed summary in the bucket: its error quotes the bad value.
+    let mut bad = summary_named("nightly");
+    bad["schema_version"] = json!(format!("9.{DETAIL}"));
+    let file = h.dir.path().join("summary.json");
+    std::fs::write(&file, serde_json::to_vec(&bad).unwrap()).unwrap();
+    moto.put("errs", None);
+    moto.put("errs/logs/app-1/1/summary.json", Some(&file));
+    std::fs::remove_file(&file).unwrap();
+    let src = format!("/v3/analytics_engines/{id}/sources/logs");
+    let (s, v) = h
+        .call(
+            "PUT",
+            &src,
+            Some(&token),
+            Some(json!({"url": "s3://errs/logs", "endpoint": moto.endpoint(),
+                "credentials": {"access_key_id": "test", "secret_access_key": "test"}})),
+        )
+        .await;
+    assert!(s.is_success(), "{s} {v}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, v) = h.call("GET", &src, Some(&token), None).await;
+        if v["errors"].as_i64() == Some(1) && v["progress"]["polling"] == false {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error recorded: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let store = &h.app.state.store;
+    let cps = store.source_checkpoints(&id, "logs").await.unwrap();
+    let cp = &cps["logs/app-1/1/summary.json"];
+    assert_eq!(cp.outcome, "error");
+    assert!(
+        cp.detail.as_deref().unwrap_or_default().contains(DETAIL),
+        "{cp:?}"
+    );
+    // A poll error (what a failed listing records), read back by the API.
+    store
+        .finish_source_poll(
+            &id,
+            "logs",
+            1,
+            Some(&format!("listing failed: {LAST_ERROR}")),
+        )
+        .await
+        .unwrap();
+    let (_, v) = h.call("GET", &src, Some(&token), None).await;
+    assert!(
+        v["last_error"].as_str().unwrap().contains(LAST_ERROR),
+        "{v}"
+    );
+    // Plaintext left by a server from before (written with SQL as such a server did).
+    store.close().await;
+    let url = h.settings.database_url.clone();
+    assert!(url.starts_with("sqlite:"), "{url}");
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO event_log_source_objects (instance_id, source_name, object_key, \
+         size_bytes, etag, last_modified, outcome, detail, summary_id, seen_at) \
+         VALUES (?, 'logs', 'logs/old/eventlog', 1, NULL, 1, 'error', ?, NULL, 1)",
+    )
+    .bind(&id)
+    .bind(format!("bad value {LEGACY}"))
+    .execute(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    assert!(!files_containing(&data, LEGACY.as_bytes()).is_empty());
+
+    // The next start seals it; nothing in plaintext anywhere; everything still reads.
+    let h = h.restart().await;
+    let cps = h
+        .app
+        .state
+        .store
+        .source_checkpoints(&id, "logs")
+        .await
+        .unwrap();
+    assert!(cps["logs/old/eventlog"]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains(LEGACY));
+    assert!(cps["logs/app-1/1/summary.json"]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains(DETAIL));
+    h.app.state.store.close().await;
+    for m in [DETAIL, LAST_ERROR, LEGACY] {
+        let hits = files_containing(&data, m.as_bytes());
+        assert!(hits.is_empty(), "marker {m} found in {hits:?}");
+    }
+}
+
+/// Uploaded files live sealed in the object store: the marker is nowhere in the data dir, the
+/// file reads back, a flipped byte or two swapped files give an integrity error and never the
+/// bytes, uploads into the working copy's reserved directory are refused, DELETE is idempotent.
+#[tokio::test]
+async fn uploaded_files_sealed_and_tampering_refused() {
+    let h = Harness::new(Db::Sqlite).await.unwrap();
+    let data = h.settings.data_dir.clone();
+    let id = instance(&h).await;
+    let (uid, _, token) = h.user_with_token("writer").await;
+    h.grant(&id, &uid, "Writer").await;
+    let marker = "MARKER-uploaded-file-4c7d";
+    let files = format!("/v3/analytics_engines/{id}/files");
+    let secret = format!("{files}/docs/secret.txt");
+    for (path, body) in [
+        ("docs/secret.txt", marker.repeat(3000)),
+        ("docs/other.txt", "other".to_owned()),
+    ] {
+        let (s, v) = h
+            .call_raw(
+                "PUT",
+                &format!("{files}/{path}"),
+                Some(&token),
+                Some(body.into_bytes()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    assert_eq!(
+        h.call_raw(
+            "PUT",
+            &format!("{files}/.sparkplane/library_sets/x/python/evil.py"),
+            Some(&token),
+            Some(b"x".to_vec())
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    let hits = files_containing(&data, marker.as_bytes());
+    assert!(hits.is_empty(), "marker found in {hits:?}");
+    let (s, v) = h.call("GET", &secret, Some(&token), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v.as_str(), Some(marker.repeat(3000).as_str()));
+    // Two swapped files: both refused, with the integrity error code.
+    let obj = |rel: &str| {
+        data.join("objects/instances")
+            .join(&id)
+            .join("files")
+            .join(rel)
+    };
+    let tmp = obj("swap.tmp");
+    std::fs::rename(obj("docs/secret.txt"), &tmp).unwrap();
+    std::fs::rename(obj("docs/other.txt"), obj("docs/secret.txt")).unwrap();
+    std::fs::rename(&tmp, obj("docs/other.txt")).unwrap();
+    for rel in ["docs/secret.txt", "docs/other.txt"] {
+        let (s, v) = h
+            .call("GET", &format!("{files}/{rel}"), Some(&token), None)
+            .await;
+        assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+        assert_eq!(v["errors"][0]["code"], "integrity", "{v}");
+        assert!(!v.to_string().contains("MARKER"), "{v}");
+    }
+    // Put back, then a flipped byte.
+    std::fs::rename(obj("docs/secret.txt"), &tmp).unwrap();
+    std::fs::rename(obj("docs/other.txt"), obj("docs/secret.txt")).unwrap();
+    std::fs::rename(&tmp, obj("docs/other.txt")).unwrap();
+    let (s, _) = h.call("GET", &secret, Some(&token), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut raw = std::fs::read(obj("docs/secret.txt")).unwrap();
+    let mid = raw.len() / 2;
+    raw[mid] ^= 0x20;
+    std::fs::write(obj("docs/secret.txt"), &raw).unwrap();
+    let (s, v) = h.call("GET", &secret, Some(&token), None).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_eq!(v["errors"][0]["code"], "integrity", "{v}");
+    assert!(!v.to_string().contains("MARKER"), "{v}");
+    for _ in 0..2 {
+        let (s, _) = h.call("DELETE", &secret, Some(&token), None).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+    }
+    assert!(!obj("docs/secret.txt").exists());
+    let (s, _) = h.call("GET", &secret, Some(&token), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Deleting the instance deletes its stored files.
+    assert!(obj("docs/other.txt").exists());
+    let (s, v) = h
+        .call(
+            "DELETE",
+            &format!("/v3/analytics_engines/{id}"),
+            Some(&h.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert!(!obj("docs/other.txt").exists());
+}

@@ -570,17 +570,24 @@ fn driver_log(s: &Server, inst: &str, token: &str, id: &str) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
-/// Reads a file by absolute path and lists a directory; no Spark session (cheap).
+/// Reads a file by absolute path and lists a directory; no Spark session (cheap). If it could
+/// read the file and a gate path is given, it waits for the gate before ending (its instance's
+/// working copy, which holds the file, exists only while it runs).
 const READER_APP: &str = r#"
-import os, sys
+import os, sys, time
+readable = False
 try:
     print("FILE=" + open(sys.argv[1]).read().strip())
+    readable = True
 except OSError as e:
     print("FILE=BLOCKED " + type(e).__name__)
 try:
     print("INSTANCES=" + ",".join(sorted(os.listdir(sys.argv[2]))))
 except OSError as e:
     print("INSTANCES=BLOCKED " + type(e).__name__)
+deadline = time.time() + 180
+while readable and len(sys.argv) > 3 and not os.path.exists(sys.argv[3]) and time.time() < deadline:
+    time.sleep(0.2)
 "#;
 
 /// `sparkplane serve` turns bubblewrap on by default: an app of instance B cannot open A's
@@ -618,10 +625,14 @@ fn sandbox_keeps_instances_apart() {
     assert_eq!(s.put_file(&a, "private.txt", &ta, &marker).0, 201);
     assert_eq!(s.put_file(&b, "reader.py", &tb, READER_APP).0, 201);
     let instances = data.join("runner/instances");
+    // The file is in A's working copy (decrypted from the store at submission) while A's app
+    // runs: A's app holds it open until the gate exists, so B's app reads while it is there.
     let a_file = instances.join(&a).join("files/private.txt");
+    let gate = instances.join(&a).join("files/gate");
     let args = json!([
         a_file.display().to_string(),
-        instances.display().to_string()
+        instances.display().to_string(),
+        gate.display().to_string()
     ]);
     let s3_conf = json!({"spark.hadoop.fs.s3a.access.key": "test",
                          "spark.hadoop.fs.s3a.secret.key": "test"});
@@ -642,12 +653,28 @@ fn sandbox_keeps_instances_apart() {
         &ta,
         json!({"application": "s3://code/jobs/reader.py", "arguments": args, "conf": s3_conf}),
     );
+    s.wait_state(&a, &ta, &app_a, &["submitted", "running"], 120);
     let app_b = submit_app(
         &s,
         &b,
         &tb,
         json!({"application": "reader.py", "arguments": args}),
     );
+    let v = s.wait_state(&b, &tb, &app_b, serve::FINAL, 120);
+    assert_eq!(v["state"], "finished", "{v}");
+    // Without the sandbox the same read succeeds (the test can fail): same user, same files.
+    assert_eq!(std::fs::read_to_string(&a_file).unwrap(), marker);
+    let (_, v) = s.call(
+        "GET",
+        &format!("/v3/analytics_engines/{a}/spark_applications/{app_a}/state"),
+        &ta,
+        None,
+    );
+    assert!(
+        !serve::FINAL.contains(&v["state"].as_str().unwrap_or("")),
+        "A's app ended before B's read: {v}"
+    );
+    std::fs::write(&gate, "go").unwrap();
     for (inst, t, id) in [(&a, &ta, &app_a), (&b, &tb, &app_b)] {
         let v = s.wait_state(inst, t, id, serve::FINAL, 120);
         assert_eq!(
@@ -664,8 +691,15 @@ fn sandbox_keeps_instances_apart() {
     assert!(log_b.contains("FILE=BLOCKED"), "{log_b}");
     assert!(!log_b.contains(&marker), "{log_b}");
     assert!(log_b.contains(&format!("INSTANCES={b}\n")), "{log_b}");
-    // Without the sandbox the same read succeeds (the test can fail): same user, same files.
-    assert_eq!(std::fs::read_to_string(&a_file).unwrap(), marker);
+    // A's working copy is wiped once it has no live app: the plaintext is gone.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while a_file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "A's working copy outlived its app"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 const SHORT_APP: &str = r#"
@@ -726,6 +760,19 @@ fn standalone_backend_through_the_api() {
     );
     let master = d["effective_conf"]["spark.master"].as_str().unwrap_or("");
     assert!(master.starts_with("spark://127.0.0.1:"), "{d}");
+    // Once the run is over, the Worker's dir for it (the executors' copies of the app's files,
+    // their stdout/stderr) is removed: nothing of it stays in plaintext.
+    let spark_id = d["spark_application_id"].as_str().expect("spark id").to_owned();
+    let work = data
+        .join("runner/instances")
+        .join(&inst)
+        .join("standalone/work")
+        .join(&spark_id);
+    let until = Instant::now() + Duration::from_secs(60);
+    while work.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(!work.exists(), "{} still exists", work.display());
     assert!(
         !d["effective_conf"]
             .as_object()
@@ -832,9 +879,18 @@ fn export_outbox_survives_an_unreachable_store() {
     let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    // The store's endpoint: a closed port now, a proxy to moto later.
+    // The store's endpoint: a proxy to moto while the files are uploaded and the apps
+    // submitted (uploads are kept sealed in the store, and decrypted into the instance's
+    // working copy at each submission), then a closed port, then a proxy to moto again.
     let store_port = free_port();
     let endpoint = format!("http://127.0.0.1:{store_port}");
+    let up = export_support::FaultProxy::start_on(moto.port, "pass", Some(store_port));
+    let summaries = || -> Vec<String> {
+        moto.keys("perf")
+            .into_iter()
+            .filter(|k| k.contains("/summaries/"))
+            .collect()
+    };
     let s = Server::start_with(
         &data,
         &home,
@@ -876,6 +932,7 @@ fn export_outbox_survives_an_unreachable_store() {
             )
         })
         .collect();
+    drop(up);
     let (_, waiting) = s.call(
         "GET",
         &format!("/v3/analytics_engines/{inst}/spark_applications?state=waiting"),
@@ -903,7 +960,7 @@ fn export_outbox_survives_an_unreachable_store() {
             std::thread::sleep(Duration::from_millis(500));
         }
     }
-    assert!(moto.keys("perf").is_empty());
+    assert!(summaries().is_empty());
     let (st, _) = s.call(
         "GET",
         &format!(
@@ -923,17 +980,17 @@ fn export_outbox_survives_an_unreachable_store() {
     assert_eq!(proxy.port, store_port);
     s.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while moto.keys("perf").len() < apps.len() {
+    while summaries().len() < apps.len() {
         assert!(
             Instant::now() < deadline,
             "summaries missing: {:?}",
-            moto.keys("perf")
+            summaries()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(3));
     // Exactly once: one object per app in the bucket, one runner summary row per app.
-    let keys = moto.keys("perf");
+    let keys = summaries();
     assert_eq!(keys.len(), apps.len(), "{keys:?}");
     let prefix = format!("sp/instances/{inst}/summaries/");
     assert!(keys.iter().all(|k| k.starts_with(&prefix)), "{keys:?}");

@@ -325,15 +325,61 @@ rows = [(i, "SSN-%03d-55-%04d" % (i, i)) for i in range(20)]
     .parquet(path))
 got = spark.read.parquet(path).orderBy("id").collect()
 print("KMSROWS", len(got), "tail", got[3]["ssn"].split("-")[-1])
+# Test only: hand the KMS token the platform gave this app to the test (a file in the app's
+# working dir), then keep running until the test says so.
+import time
+tok = spark.sparkContext._jsc.hadoopConfiguration().get("parquet.encryption.key.access.token")
+with open("kms-token.tmp", "w") as f:
+    f.write(tok or "")
+os.rename("kms-token.tmp", "kms-token.txt")
+deadline = time.time() + 300
+while not os.path.exists("kms-go") and time.time() < deadline:
+    time.sleep(0.2)
 spark.stop()
+open("kms-done", "w").close()
 "#;
 
+/// The file named `name` somewhere under `dir`.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        }
+    }
+    None
+}
+
+/// Polls for [`find_file`] for `secs` at most.
+fn wait_file(dir: &Path, name: &str, secs: u64) -> PathBuf {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(f) = find_file(dir, name) {
+            return f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {name} under {} after {secs} s",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// Through the runner: an app that only turns the crypto factory on gets the KMS client on
-/// its class path, the KMS URL, truststore and the submitting principal's token filled in by
+/// its class path, the KMS URL, truststore and a KMS token scoped to the app filled in by
 /// the platform (the token only in the 0600 properties file, redacted in the app's details).
+/// The app's token (which the app hands to the test) works for its instance's wrap/unwrap
+/// while the app runs, is refused by every other route and by another instance's KMS, and is
+/// refused once the app has ended — here while the server was down, so after a restart.
 /// `--sandbox none`: under bubblewrap the local backend has no network to reach the KMS.
 #[test]
-fn runner_fills_in_the_kms_settings_and_the_callers_token() {
+fn runner_fills_in_the_kms_settings_and_an_app_scoped_token() {
     if pyspark().is_none() {
         return;
     }
@@ -379,15 +425,109 @@ fn runner_fills_in_the_kms_settings_and_the_callers_token() {
     );
     assert_eq!(st, 202, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
-    let state = s.wait_state(&inst, &writer, &id, serve::FINAL, 240)["state"].clone();
-    let (_, log) = s.call("GET", &format!("{apps}/{id}/logs"), &writer, None);
-    let log = log.to_string();
-    assert_eq!(state, "finished", "{log}");
-    assert!(log.contains("KMSROWS 20 tail 0003"), "{log}");
+    // Another instance with a key of the same name, for the cross-instance check.
+    let (st, v) = s.call(
+        "POST",
+        "/v3/analytics_engines",
+        &admin,
+        Some(json!({"name": "pme-other"})),
+    );
+    assert_eq!(st, 201, "{v}");
+    let other = v["id"].as_str().unwrap().to_owned();
+    let other_mgr = s.principal_on(&admin, &other, "mgr-other", "Manager");
+    let (st, v) = s.call(
+        "POST",
+        &format!("/v3/analytics_engines/{other}/kms/keys"),
+        &other_mgr,
+        Some(json!({"name": "k1"})),
+    );
+    assert_eq!(st, 201, "{v}");
+
+    // The token the app was given, while the app runs.
+    let token_file = wait_file(&data, "kms-token.txt", 240);
+    let app_token = std::fs::read_to_string(&token_file).unwrap();
+    assert!(app_token.len() > 40, "no token in the app's conf");
+    assert_ne!(app_token, writer, "the app got the submitter's own token");
+    let wrap_a = format!("/v3/analytics_engines/{inst}/kms/keys/k1/wrap");
+    let data_key = json!({"key": "AAECAwQFBgcICQoLDA0ODw=="});
+    let (st, w) = s.call("POST", &wrap_a, &app_token, Some(data_key.clone()));
+    assert_eq!(st, 200, "app token on its instance's wrap: {w}");
+    let (st, u) = s.call(
+        "POST",
+        &format!("/v3/analytics_engines/{inst}/kms/keys/k1/unwrap"),
+        &app_token,
+        Some(w.clone()),
+    );
+    assert_eq!(st, 200, "app token on its instance's unwrap: {u}");
+    // Any other route: 401 with a clear message.
+    for (method, path, body) in [
+        ("GET", apps.clone(), None),
+        ("GET", format!("{apps}/{id}"), None),
+        (
+            "GET",
+            format!("/v3/analytics_engines/{inst}/kms/keys"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/v3/analytics_engines/{inst}/kms/keys"),
+            Some(json!({"name": "k9"})),
+        ),
+        ("GET", format!("/v3/analytics_engines/{inst}"), None),
+        ("GET", "/v1/audit_events".to_owned(), None),
+    ] {
+        let (st, v) = s.call(method, &path, &app_token, body);
+        assert_eq!(st, 401, "{method} {path} with the app token: {v}");
+        assert!(
+            v.to_string()
+                .contains("accepted only by the KMS wrap/unwrap routes"),
+            "{method} {path}: {v}"
+        );
+    }
+    // Another instance's KMS: refused (not even a 404 that would tell the instance exists).
+    let (st, v) = s.call(
+        "POST",
+        &format!("/v3/analytics_engines/{other}/kms/keys/k1/wrap"),
+        &app_token,
+        Some(data_key.clone()),
+    );
+    assert_eq!(st, 401, "app token on another instance's KMS: {v}");
+    assert!(
+        v.to_string()
+            .contains(&format!("wrap/unwrap routes of instance {inst}")),
+        "{v}"
+    );
     // The token never shows in the app's details.
     let (st, d) = s.call("GET", &format!("{apps}/{id}"), &writer, None);
     assert_eq!(st, 200);
     assert!(!d.to_string().contains(&writer), "token visible: {d}");
+    assert!(
+        !d.to_string().contains(&app_token),
+        "app token visible: {d}"
+    );
+
+    // The server goes down; the app ends meanwhile; after a restart the token is refused.
+    drop(s);
+    std::fs::write(token_file.with_file_name("kms-go"), b"").unwrap();
+    let done = wait_file(&data, "kms-done", 120);
+    assert_eq!(done.parent(), token_file.parent());
+    std::thread::sleep(Duration::from_secs(3));
+    let s = Server::start(&data, &["--sandbox", "none"]);
+    let (st, v) = s.call("POST", &wrap_a, &app_token, Some(data_key.clone()));
+    assert_eq!(st, 401, "app token after the app ended: {v}");
+    assert!(
+        v.to_string()
+            .contains(&format!("application {id} has ended")),
+        "{v}"
+    );
+    let state = s.wait_state(&inst, &writer, &id, serve::FINAL, 60)["state"].clone();
+    let (_, log) = s.call("GET", &format!("{apps}/{id}/logs"), &writer, None);
+    let log = log.to_string();
+    assert_eq!(state, "finished", "{log}");
+    assert!(log.contains("KMSROWS 20 tail 0003"), "{log}");
+    assert!(!log.contains(&app_token), "token in the driver log");
+    let (st, v) = s.call("POST", &wrap_a, &app_token, Some(data_key));
+    assert_eq!(st, 401, "{v}");
     // The app's wraps and unwraps are audited (the Manager made none).
     let (st, v) = s.call(
         "GET",
@@ -404,6 +544,22 @@ fn runner_fills_in_the_kms_settings_and_the_callers_token() {
     };
     assert!(writer_events("instance.kms.wrap") >= 2, "{v}");
     assert!(writer_events("instance.kms.unwrap") >= 1, "{v}");
+    // Each names the application whose token made it; the refused calls are audited too.
+    let app_detail = format!("app={id}");
+    assert!(
+        evs.iter()
+            .filter(|e| e["action"] == "instance.kms.wrap" && e["outcome"] == "success")
+            .all(|e| e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&app_detail))),
+        "{v}"
+    );
+    assert!(
+        evs.iter().any(|e| e["action"] == "authenticate"
+            && e["outcome"] == "denied"
+            && e["detail"].as_str() == Some(app_detail.as_str())),
+        "refused app-token call not audited: {v}"
+    );
 }
 
 /// A pure-Python wheel made by hand (zip + dist-info), as pip installs it.

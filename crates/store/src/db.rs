@@ -152,6 +152,11 @@ impl Store {
                         sqlx::query("PRAGMA busy_timeout = 10000")
                             .execute(&mut *conn)
                             .await?;
+                        // Overwrite deleted and replaced content (e.g. plaintext replaced by
+                        // its sealed form) instead of leaving it in free space.
+                        sqlx::query("PRAGMA secure_delete = ON")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })

@@ -281,10 +281,77 @@ impl Objects {
         Ok(())
     }
 
+    /// The objects whose keys start with `prefix` (a whole-part prefix: `instances/i1/files`
+    /// lists `instances/i1/files/…`, never `instances/i1/files2/…`), keys relative to this
+    /// handle's prefix. A prefix with no object gives an empty list.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        let base = self.full(prefix);
+        let mut out = Vec::new();
+        let mut st = self.store.list(Some(&base));
+        while let Some(meta) = st.next().await {
+            let meta = match meta {
+                Ok(m) => m,
+                Err(object_store::Error::NotFound { .. }) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let Some(rest) = meta.location.prefix_match(&self.prefix) else {
+                continue;
+            };
+            let mut parts = Vec::new();
+            for part in rest {
+                let decoded = percent_encoding::percent_decode_str(part.as_ref())
+                    .decode_utf8()
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!("object key {}: {e}", meta.location))
+                    })?;
+                parts.push(decoded.into_owned());
+            }
+            out.push(ObjectInfo::new(parts.join("/"), &meta));
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    /// What the store knows about one object (no content is read), or `None` if it does not
+    /// exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        match self.store.head(&self.full(key)).await {
+            Ok(meta) => Ok(Some(ObjectInfo::new(Self::canonical(key), &meta))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The underlying store. It sees RAW (encrypted) bytes: use `put_stream` / `get_stream`
     /// for streaming, never this, to read or write contents.
     pub fn inner(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+}
+
+/// An object as listed: its key and a version string that changes whenever it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Key (relative to the [`Objects`] handle's prefix, parts joined by `/`).
+    pub key: String,
+    /// Stored size in bytes (of the sealed object when encrypted).
+    pub stored_size: u64,
+    /// Changes whenever the object is (re)written: ETag, modification time and size.
+    pub version: String,
+}
+
+impl ObjectInfo {
+    fn new(key: String, meta: &object_store::ObjectMeta) -> Self {
+        ObjectInfo {
+            key,
+            stored_size: meta.size,
+            version: format!(
+                "{}|{}|{}",
+                meta.e_tag.as_deref().unwrap_or(""),
+                meta.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+                meta.size
+            ),
+        }
     }
 }
 
@@ -373,6 +440,38 @@ mod tests {
             failed |= matches!(c, Err(StoreError::Integrity(_)));
         }
         assert!(failed);
+    }
+
+    #[tokio::test]
+    async fn list_and_head_with_odd_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = Objects::open(&ObjectStoreSpec::Local(dir.path().join("objects"))).unwrap();
+        assert!(o.list("instances/i1/files").await.unwrap().is_empty());
+        assert_eq!(o.head("instances/i1/files/x").await.unwrap(), None);
+        for k in ["instances/i1/files/a b%#.py", "instances/i1/files/d/e.txt"] {
+            o.put(k, b"x".to_vec()).await.unwrap();
+        }
+        o.put("instances/i1/files2/no", b"x".to_vec())
+            .await
+            .unwrap();
+        let keys: Vec<String> = o
+            .list("instances/i1/files")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(
+            keys,
+            ["instances/i1/files/a b%#.py", "instances/i1/files/d/e.txt"]
+        );
+        let v1 = o.head("instances/i1/files/d/e.txt").await.unwrap().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        o.put("instances/i1/files/d/e.txt", b"yy".to_vec())
+            .await
+            .unwrap();
+        let v2 = o.head("instances/i1/files/d/e.txt").await.unwrap().unwrap();
+        assert_ne!(v1.version, v2.version);
     }
 
     #[test]

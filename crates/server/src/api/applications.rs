@@ -23,6 +23,7 @@ use crate::config::SparkBackend;
 use crate::error::ApiError;
 use crate::extract::{parse_json, Body, Query};
 use crate::state::{audit_event, AppState};
+use crate::workcopy;
 
 const REDACTED: &str = "*********(redacted)";
 const DEFAULT_LIMIT: usize = 100;
@@ -374,10 +375,10 @@ fn redacted_conf(conf: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The request as stored, with env values and secret-looking conf values redacted.
-fn redacted_details(dir: &FsPath) -> Option<serde_json::Value> {
-    let bytes = std::fs::read(dir.join("request.json")).ok()?;
-    let mut d: ApplicationDetails = serde_json::from_slice(&bytes).ok()?;
+/// The request as stored (opened if sealed at rest), with env values and secret-looking conf
+/// values redacted.
+fn redacted_details(r: &Runner, instance_id: &str, app_id: &str) -> Option<serde_json::Value> {
+    let mut d: ApplicationDetails = r.request(instance_id, app_id).ok()??;
     d.conf = redacted_conf(&d.conf);
     for v in d.env.values_mut() {
         *v = REDACTED.to_owned();
@@ -560,14 +561,32 @@ pub async fn submit(
         }
     }
     runner(&state)?;
-    // Parquet modular encryption: the KMS client, its URL and the caller's token (crypto).
-    let area = files_area(&state, &inst.id);
+    // The runner knows the instance (sandbox, cluster) before its working copy is pinned: the
+    // pin keeps the runner from wiping it while files are decrypted into it and the app is
+    // submitted (from then on the live app keeps it).
+    with_runner(&state, &inst, true, |_| Ok(())).await?;
+    let pin = {
+        let (r, id) = (runner(&state)?, inst.id.clone());
+        tokio::task::spawn_blocking(move || r.pin_workarea(&id))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(map_err)?
+    };
+    let area = pin.dir().to_owned();
+    // Parquet modular encryption: the KMS client, its URL and a KMS token bound to this app
+    // (so its id is chosen before the runner accepts it).
+    let app_id = Runner::new_app_id().map_err(|e| ApiError::Internal(e.to_string()))?;
     let token = crate::api::kms::bearer(&headers);
-    crate::api::kms::fill_app_conf(&state, &inst, token, &area, &mut details.conf).await?;
-    crate::api::library_sets::apply(&state, &inst, &mut details).await?;
+    crate::api::kms::fill_app_conf(&state, &inst, token, &app_id, &area, &mut details.conf).await?;
+    let sets = crate::api::library_sets::apply(&state, &inst, &area, &mut details).await?;
     fetch_application(&state, &inst.id, &mut details).await?;
+    workcopy::materialise(&state.objects, &inst.id, &area, &sets).await?;
     let id = inst.id.clone();
-    let rec = with_runner(&state, &inst, true, move |r| r.submit(&id, details)).await?;
+    let rec = with_runner(&state, &inst, false, move |r| {
+        r.submit_as(&id, &app_id, details)
+    })
+    .await?;
+    drop(pin);
     audit_ok(
         &state,
         &caller,
@@ -676,7 +695,7 @@ pub async fn get(
     Path((instance_id, app_id)): Path<(String, String)>,
 ) -> Result<Json<ApplicationView>, ApiError> {
     let path = format!("{}/{app_id}", apps_path(&instance_id));
-    let (_, rec, dir) = record_of(
+    let (r, rec, _) = record_of(
         &state,
         &caller,
         &instance_id,
@@ -685,7 +704,8 @@ pub async fn get(
         &path,
     )
     .await?;
-    let details = tokio::task::spawn_blocking(move || redacted_details(&dir))
+    let (iid, aid) = (instance_id.clone(), app_id.clone());
+    let details = tokio::task::spawn_blocking(move || redacted_details(&r, &iid, &aid))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Json(view(&rec, details, true)))
@@ -803,7 +823,7 @@ pub async fn performance(
     Path((instance_id, app_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let path = format!("{}/{app_id}/performance", apps_path(&instance_id));
-    let (_, rec, dir) = record_of(
+    let (r, rec, _) = record_of(
         &state,
         &caller,
         &instance_id,
@@ -821,19 +841,28 @@ pub async fn performance(
         let b = state.objects.get(&rec.object_key).await?;
         return Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response());
     }
-    match tokio::fs::read(dir.join("summary.json")).await {
-        Ok(b) => Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::NotFound(format!(
+    // (Sealed at rest once the run's completion hook has returned.)
+    let (iid, aid) = (instance_id.clone(), app_id.clone());
+    let own = tokio::task::spawn_blocking(move || r.run_summary(&iid, &aid))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match own {
+        Some(b) => Ok(([(header::CONTENT_TYPE, "application/json")], b).into_response()),
+        None => Err(ApiError::NotFound(format!(
             "performance summary of application `{app_id}` is not available yet (state {}); it is written when the run ends",
             rec.state()
         ))),
-        Err(e) => Err(ApiError::Internal(e.to_string())),
     }
 }
 
-/// After an instance is deleted: stop its applications (and any cluster of it). Failures are
-/// logged; the instance is gone either way.
+/// After an instance is deleted: delete its uploaded files and library sets from the object
+/// store, stop its applications (and any cluster of it; the runner then wipes its working
+/// copy). Failures are logged; the instance is gone either way.
 pub async fn shutdown_instance(state: &AppState, instance_id: &str) {
+    if let Err(e) = workcopy::delete_instance_objects(&state.objects, instance_id).await {
+        tracing::warn!(instance = %instance_id, error = %e, "deleting the files of a deleted instance");
+    }
     let Some(r) = state.runner.clone() else {
         return;
     };
@@ -853,13 +882,9 @@ pub async fn shutdown_instance(state: &AppState, instance_id: &str) {
     }
 }
 
-/// The instance's upload area (same directory the runner resolves `application` in).
+/// The instance's working copy (same directory the runner resolves `application` in).
 fn files_area(state: &AppState, instance_id: &str) -> PathBuf {
-    state
-        .runner_dir
-        .join("instances")
-        .join(instance_id)
-        .join("files")
+    workcopy::working_copy(state, instance_id)
 }
 
 /// `rel` as a path inside `area`, refusing anything that could escape it.
@@ -897,7 +922,8 @@ fn files_path(instance_id: &str, rel: &str) -> String {
     format!("/v3/analytics_engines/{instance_id}/files/{rel}")
 }
 
-/// Upload a file into the instance's area (Writer). Raw bytes, at most 64 MiB.
+/// Upload a file into the instance's area (Writer). Raw bytes, at most 64 MiB. Stored sealed
+/// in the object store; apps see it in the working copy from their submission on.
 #[utoipa::path(put, path = "/v3/analytics_engines/{instance_id}/files/{*path}", tag = "files",
     params(("instance_id" = String, Path, description = "Instance id"),
            ("path" = String, Path, description = "Path inside the instance's area")),
@@ -913,29 +939,12 @@ pub async fn put_file(
     state
         .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
         .await?;
-    let area = files_area(&state, &instance_id);
-    let target = file_in_area(&area, &rel)?;
+    workcopy::check_rel(&rel)?;
     let size = body.0.len() as u64;
-    let t = target.clone();
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Some(parent) = t.parent() {
-            private_dirs(parent)?;
-        }
-        let tmp = t.with_file_name(format!(".upload-{}", uuid::Uuid::new_v4().simple()));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&body.0)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &t)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(format!("{}: {e}", target.display())))?;
+    state
+        .objects
+        .put(&workcopy::file_key(&instance_id, &rel), body.0.to_vec())
+        .await?;
     audit_ok(
         &state,
         &caller,
@@ -963,22 +972,26 @@ pub async fn get_file(
     state
         .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
         .await?;
-    let target = file_in_area(&files_area(&state, &instance_id), &rel)?;
-    match tokio::fs::read(&target).await {
+    workcopy::check_rel(&rel)?;
+    // Verified whole before a byte is served: a tampered object is an integrity error.
+    match state
+        .objects
+        .get(&workcopy::file_key(&instance_id, &rel))
+        .await
+    {
         Ok(b) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], b).into_response()),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
-            ) || target.is_dir() =>
-        {
+        Err(e) if workcopy::is_not_found(&e) => {
             Err(ApiError::NotFound(format!("file `{rel}` not found")))
         }
-        Err(e) => Err(ApiError::Internal(format!("{}: {e}", target.display()))),
+        Err(sparkplane_store::StoreError::Integrity(d)) => {
+            Err(ApiError::Integrity(format!("stored file `{rel}`: {d}")))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Delete a file of the instance's area (Writer); idempotent.
+/// Delete a file of the instance's area (Writer); idempotent. Also removed from the working
+/// copy if it is there.
 #[utoipa::path(delete, path = "/v3/analytics_engines/{instance_id}/files/{*path}", tag = "files",
     params(("instance_id" = String, Path, description = "Instance id"),
            ("path" = String, Path, description = "Path inside the instance's area")),
@@ -992,12 +1005,18 @@ pub async fn delete_file(
     state
         .check_instance(&caller.0, &instance_id, Action::AppWrite, &path)
         .await?;
-    let target = file_in_area(&files_area(&state, &instance_id), &rel)?;
-    match tokio::fs::remove_file(&target).await {
+    workcopy::check_rel(&rel)?;
+    match state
+        .objects
+        .delete(&workcopy::file_key(&instance_id, &rel))
+        .await
+    {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(ApiError::Internal(format!("{}: {e}", target.display()))),
+        Err(e) if workcopy::is_not_found(&e) => {}
+        Err(e) => return Err(e.into()),
     }
+    // Gone from a working copy too (a running app that opened it keeps its handle).
+    workcopy::forget(&files_area(&state, &instance_id), &rel).await?;
     audit_ok(
         &state,
         &caller,

@@ -2,7 +2,8 @@
 //! (`/v3/analytics_engines/{instance_id}/kms/keys`): Managers create named master keys (their
 //! material is generated here, sealed with the instance's data key, and never leaves the
 //! server); Writers wrap and Readers unwrap Parquet data keys with them. Every wrap and unwrap,
-//! allowed or denied, is audited.
+//! allowed or denied, is audited (with the application's id when an application's KMS token
+//! made the call).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,7 +16,7 @@ use sparkplane_iam::Action;
 use sparkplane_store::{crypto, Outcome, StoreError};
 
 use crate::api::{rfc3339, ApiErrors};
-use crate::auth::Caller;
+use crate::auth::{Caller, KmsCaller};
 use crate::error::ApiError;
 use crate::extract::{parse_json, Body};
 use crate::state::{audit_event, AppState};
@@ -89,6 +90,14 @@ fn valid_name(name: &str) -> bool {
 
 fn context(instance_id: &str, key: &str) -> String {
     format!("{instance_id}/{key}")
+}
+
+/// The audit detail of a wrap/unwrap: the key, and the application whose token made the call.
+fn detail(key: &str, caller: &KmsCaller) -> String {
+    match &caller.app {
+        Some(app) => format!("key={key} app={app}"),
+        None => format!("key={key}"),
+    }
 }
 
 /// Create a named KMS master key (Manager).
@@ -180,20 +189,20 @@ pub async fn list_keys(
 
 async fn material(
     state: &AppState,
-    caller: &Caller,
+    caller: &KmsCaller,
     instance_id: &str,
     key: &str,
     action: Action,
     path: &str,
 ) -> Result<crypto::Zeroizing<Vec<u8>>, ApiError> {
     state
-        .check_instance(&caller.0, instance_id, action, path)
+        .check_instance(&caller.principal, instance_id, action, path)
         .await?;
     match state.store.kms_key_material(instance_id, key).await? {
         Some(m) => Ok(m),
         None => Err(state
             .deny(
-                Some(&caller.0.id),
+                Some(&caller.principal.id),
                 action.as_str(),
                 path,
                 Some(instance_id),
@@ -211,7 +220,7 @@ async fn material(
     responses((status = 200, description = "Wrapped", body = WrappedKey), ApiErrors))]
 pub async fn wrap(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: KmsCaller,
     Path((instance_id, key)): Path<(String, String)>,
     body: Body,
 ) -> Result<Json<WrappedKey>, ApiError> {
@@ -229,14 +238,14 @@ pub async fn wrap(
     }
     let wrapped = crypto::kms_wrap(&m, &context(&instance_id, &key), &plain)?;
     let mut audit = audit_event(
-        Some(&caller.0.id),
+        Some(&caller.principal.id),
         Action::KmsWrap.as_str(),
         &path,
         Some(&instance_id),
         Outcome::Success,
         200,
     );
-    audit.detail = Some(format!("key={key}"));
+    audit.detail = Some(detail(&key, &caller));
     state.store.record_audit(&audit).await?;
     Ok(Json(WrappedKey { wrapped }))
 }
@@ -249,7 +258,7 @@ pub async fn wrap(
     responses((status = 200, description = "Unwrapped", body = UnwrappedKey), ApiErrors))]
 pub async fn unwrap(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: KmsCaller,
     Path((instance_id, key)): Path<(String, String)>,
     body: Body,
 ) -> Result<Json<UnwrappedKey>, ApiError> {
@@ -269,7 +278,7 @@ pub async fn unwrap(
         Err(StoreError::Integrity(_)) => {
             return Err(state
                 .deny(
-                    Some(&caller.0.id),
+                    Some(&caller.principal.id),
                     Action::KmsUnwrap.as_str(),
                     &path,
                     Some(&instance_id),
@@ -282,14 +291,14 @@ pub async fn unwrap(
         Err(e) => return Err(e.into()),
     };
     let mut audit = audit_event(
-        Some(&caller.0.id),
+        Some(&caller.principal.id),
         Action::KmsUnwrap.as_str(),
         &path,
         Some(&instance_id),
         Outcome::Success,
         200,
     );
-    audit.detail = Some(format!("key={key}"));
+    audit.detail = Some(detail(&key, &caller));
     state.store.record_audit(&audit).await?;
     Ok(Json(UnwrappedKey {
         key: B64.encode(&*plain),
@@ -405,14 +414,14 @@ fn compile_client(
 /// If the application (or its instance's default_config) turns on Parquet modular encryption
 /// (`spark.hadoop.parquet.crypto.factory.class`), fill in what reaching the instance's KMS
 /// takes — the client class, the KMS URL and instance id, the truststore, the client jar on the
-/// driver and executor class paths — and, unless the app set its own, the submitting
-/// principal's bearer token as `parquet.encryption.key.access.token`. The token is a secret
-/// conf (the runner writes it only into the 0600 properties file, never argv) and expires with
-/// the token (1 h at most).
+/// driver and executor class paths — and, unless the app set its own, an application KMS
+/// token as `parquet.encryption.key.access.token` (see [`app_kms_token`]). The token is a
+/// secret conf: the runner writes it only into the 0600 properties file, never argv.
 pub async fn fill_app_conf(
     state: &AppState,
     instance: &sparkplane_store::InstanceRecord,
     bearer: Option<&str>,
+    app_id: &str,
     files_area: &std::path::Path,
     conf: &mut std::collections::BTreeMap<String, String>,
 ) -> Result<(), ApiError> {
@@ -478,11 +487,42 @@ pub async fn fill_app_conf(
         conf.insert(cp.to_owned(), v);
     }
     if !conf.contains_key(TOKEN) {
-        if let Some(t) = bearer {
-            conf.insert(TOKEN.to_owned(), t.to_owned());
+        if let Some(t) = bearer.and_then(|b| app_kms_token(state, b, &instance.id, app_id)) {
+            conf.insert(TOKEN.to_owned(), t);
         }
     }
     Ok(())
+}
+
+/// The KMS token handed to application `app_id` of `instance_id` submitted with bearer token
+/// `bearer`: bound to the submitter (and the API key its token came from), the instance and
+/// the application; accepted only by that instance's KMS wrap/unwrap routes, with the
+/// submitter's role there, until the application reaches a terminal state (or
+/// [`sparkplane_iam::APP_KMS_TOKEN_MAX_LIFETIME_SECS`] passes, or the API key is revoked).
+/// `None` if `bearer` is not a valid ordinary token.
+pub fn app_kms_token(
+    state: &AppState,
+    bearer: &str,
+    instance_id: &str,
+    app_id: &str,
+) -> Option<String> {
+    let claims = state.signer.verify(bearer).ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    let (token, _) = state
+        .signer
+        .issue_app_kms(
+            &claims.sub,
+            &claims.kid,
+            instance_id,
+            app_id,
+            i64::try_from(now).ok()?,
+            sparkplane_iam::APP_KMS_TOKEN_MAX_LIFETIME_SECS,
+        )
+        .ok()?;
+    Some(token)
 }
 
 /// The bearer token of a request (`Authorization: Bearer …`).

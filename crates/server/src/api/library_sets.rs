@@ -4,11 +4,15 @@
 //!
 //! Code security: Python packages come from PyPI only as pinned wheels with hashes
 //! (`pip install --require-hashes --only-binary=:all:`: no build script runs); uploaded wheels
-//! and jars (files of the instance's area) must match the sha256 given, stay under size limits,
-//! and hold no archive path that could escape; the set is built into the instance's own area
-//! (`.sparkplane/library_sets/<name>/`), which only that instance's sandbox sees, so sets of one
-//! instance are invisible to others. Creating and deleting are Manager-only on purpose (a set is
-//! code that runs in every application that names it) and audited.
+//! and jars (uploaded files of the instance) must match the sha256 given, stay under size
+//! limits, and hold no archive path that could escape. The set is built in a temporary
+//! directory inside the instance's own area, packed into one tar archive and stored sealed in
+//! the object store (`crate::workcopy`); the temporary directory is removed. At submission the
+//! sets an app names are unpacked into the instance's working copy
+//! (`.sparkplane/library_sets/<name>/`), which only that instance's sandbox sees and which is
+//! wiped when the instance has no live application, so sets of one instance are invisible to
+//! others. Creating and deleting are Manager-only on purpose (a set is code that runs in every
+//! application that names it) and audited.
 
 use std::path::{Component, Path as FsPath, PathBuf};
 
@@ -25,6 +29,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{parse_json, Body};
 use crate::state::{audit_event, AppState};
+use crate::workcopy::{self, SetObject};
 
 /// The application conf key naming the sets to use.
 pub const CONF_KEY: &str = "ae.spark.librarysets";
@@ -99,17 +104,21 @@ fn sets_path(instance_id: &str) -> String {
     format!("/v3/analytics_engines/{instance_id}/library_sets")
 }
 
-fn area(state: &AppState, instance_id: &str) -> PathBuf {
-    state
-        .runner_dir
-        .join("instances")
-        .join(instance_id)
-        .join("files")
+/// A set as kept in the database: the answered view plus the key of its sealed archive
+/// (absent for sets imported from data dirs that predate it: [`workcopy::legacy_set_key`]).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    view: LibrarySetView,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    object: Option<String>,
 }
 
-/// Relative directory of a built set inside the instance's area.
-fn set_rel(name: &str) -> String {
-    format!(".sparkplane/library_sets/{name}")
+fn object_key(rec: &LibrarySetRecord) -> Result<String, ApiError> {
+    let s: Stored = serde_json::from_str(&rec.manifest)
+        .map_err(|e| ApiError::Internal(format!("library set manifest: {e}")))?;
+    Ok(s.object
+        .unwrap_or_else(|| workcopy::legacy_set_key(&rec.instance_id, &rec.name)))
 }
 
 fn valid_name(name: &str) -> bool {
@@ -148,25 +157,47 @@ fn valid_requirement(r: &str) -> bool {
     pkg_ok && ver_ok && hashes > 0
 }
 
-/// A relative path inside `area` with no `..`, no absolute part, no symlink on the way.
-fn in_area(area: &FsPath, rel: &str) -> Result<PathBuf, ApiError> {
-    let bad = || ApiError::BadRequest(format!("file `{rel}` is not inside the instance's area"));
-    let p = FsPath::new(rel);
-    if rel.is_empty()
-        || rel.len() > 1024
-        || rel.starts_with(".sparkplane")
-        || p.components().any(|c| !matches!(c, Component::Normal(_)))
-    {
-        return Err(bad());
-    }
-    let mut cur = area.to_path_buf();
-    for c in p.components() {
-        cur.push(c);
-        if std::fs::symlink_metadata(&cur).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(bad());
+/// Decrypt the set's uploaded files from the object store into `inputs/<n>/<file name>` of the
+/// build directory, refusing missing and oversized ones.
+async fn fetch_inputs(
+    state: &AppState,
+    instance_id: &str,
+    build_dir: &FsPath,
+    files: &[LibraryFile],
+) -> Result<Vec<PathBuf>, ApiError> {
+    let mut out = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        workcopy::check_rel(&f.path).map_err(|_| {
+            ApiError::BadRequest(format!(
+                "file `{}` is not inside the instance's area",
+                f.path
+            ))
+        })?;
+        let key = workcopy::file_key(instance_id, &f.path);
+        let not_found = || ApiError::BadRequest(format!("file `{}` not found", f.path));
+        let info = state.objects.head(&key).await?.ok_or_else(not_found)?;
+        // The sealed size exceeds the plaintext by a header and a tag per 64 KiB.
+        if info.stored_size > MAX_FILE_BYTES + MAX_FILE_BYTES / 1024 + 64 {
+            return Err(ApiError::BadRequest(format!(
+                "file `{}` is larger than {MAX_FILE_BYTES} bytes",
+                f.path
+            )));
         }
+        let name = FsPath::new(&f.path)
+            .file_name()
+            .map(|n| n.to_owned())
+            .ok_or_else(not_found)?;
+        let target = build_dir.join("inputs").join(i.to_string()).join(name);
+        workcopy::fetch_to(&state.objects, &key, &target)
+            .await
+            .map_err(|e| match e {
+                ApiError::Integrity(d) => ApiError::Integrity(format!("file `{}`: {d}", f.path)),
+                e if matches!(&e, ApiError::NotFound(_)) => not_found(),
+                other => other,
+            })?;
+        out.push(target);
     }
-    Ok(cur)
+    Ok(out)
 }
 
 /// Every entry name of a zip archive (wheel, jar) must stay inside the extraction directory.
@@ -201,21 +232,21 @@ fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Build the set into `dir` (created here): check the files, install the wheels and the
-/// requirements with pip (binary only, hashes required), copy the jars. Returns the jars' paths
-/// relative to the area.
+/// Build the set into `dir` (created here): check the files (`inputs`, decrypted copies of
+/// `new.files` in order), install the wheels and the requirements with pip (binary only,
+/// hashes required), copy the jars. Returns the jars' paths relative to the working copy.
 fn build(
     python: &FsPath,
-    area: &FsPath,
     dir: &FsPath,
     rel_dir: &str,
     new: &NewLibrarySet,
+    inputs: &[PathBuf],
 ) -> Result<Vec<String>, ApiError> {
     let mut total = 0u64;
     let mut wheels = Vec::new();
     let mut jars = Vec::new();
-    for f in &new.files {
-        let src = in_area(area, &f.path)?;
+    for (f, src) in new.files.iter().zip(inputs) {
+        let src = src.clone();
         let meta = std::fs::metadata(&src)
             .map_err(|_| ApiError::BadRequest(format!("file `{}` not found", f.path)))?;
         if !meta.is_file() {
@@ -313,8 +344,9 @@ fn build(
 }
 
 fn view(rec: &LibrarySetRecord) -> Result<LibrarySetView, ApiError> {
-    let mut v: LibrarySetView = serde_json::from_str(&rec.manifest)
+    let s: Stored = serde_json::from_str(&rec.manifest)
         .map_err(|e| ApiError::Internal(format!("library set manifest: {e}")))?;
+    let mut v = s.view;
     v.created_by = rec.created_by.clone();
     v.created_at = rfc3339(rec.created_at);
     Ok(v)
@@ -376,30 +408,18 @@ pub async fn create(
         .library_python
         .clone()
         .ok_or_else(|| ApiError::Unavailable("Python for library sets is not configured".into()))?;
-    let area = area(&state, &instance_id);
-    let rel = set_rel(&new.name);
-    let dir = area.join(&rel);
-    let staging = area
-        .join(".sparkplane/library_sets")
-        .join(format!(".build-{}", uuid::Uuid::new_v4().simple()));
-    let (new, jars) = {
-        let (area, staging2, rel2) = (area.clone(), staging.clone(), rel.clone());
-        tokio::task::spawn_blocking(move || {
-            let r = build(&python, &area, &staging2, &rel2, &new);
-            (new, r)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
-        .and_then(|(new, r)| match r {
-            Ok(j) => Ok((new, j)),
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&staging);
-                Err(e)
-            }
-        })?
-    };
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&staging, &dir).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Built in a temporary directory inside the instance's area (never in the working copy,
+    // which the runner may wipe), packed, stored sealed; the directory goes in every case.
+    let build_id = uuid::Uuid::new_v4().simple().to_string();
+    let staging = state
+        .runner_dir
+        .join("instances")
+        .join(&instance_id)
+        .join(format!(".libset-build-{build_id}"));
+    let key = workcopy::set_key(&instance_id, &new.name, &build_id);
+    let built = build_and_store(&state, &instance_id, python, &staging, &key, new).await;
+    let _ = tokio::fs::remove_dir_all(&staging).await;
+    let (new, jars) = built?;
     let view = LibrarySetView {
         name: new.name.clone(),
         python: new.python,
@@ -408,7 +428,12 @@ pub async fn create(
         created_by: Some(caller.0.id.clone()),
         created_at: String::new(),
     };
-    let manifest = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let stored = Stored {
+        view,
+        object: Some(key.clone()),
+    };
+    let manifest = serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let view = stored.view;
     let mut audit = audit_event(
         Some(&caller.0.id),
         Action::LibrarySetsManage.as_str(),
@@ -430,13 +455,57 @@ pub async fn create(
         created_by: Some(caller.0.id.clone()),
         created_at: audit.time,
     };
-    if !state.store.create_library_set(&rec, &audit).await? {
+    let created = state.store.create_library_set(&rec, &audit).await;
+    if !matches!(created, Ok(true)) {
+        // Lost a race (or failed): this build's archive belongs to no set.
+        if let Err(e) = state.objects.delete(&key).await {
+            tracing::warn!(key = %key, error = %e, "deleting an unused library set archive");
+        }
+    }
+    if !created? {
         return Err(ApiError::Conflict(format!(
             "a library set named `{}` exists (sets are immutable)",
             new.name
         )));
     }
     Ok((StatusCode::CREATED, Json(self::view(&rec)?)))
+}
+
+/// Fetch the inputs, build (pip), pack and store the set under `key`. Returns the request and
+/// the jars' paths.
+async fn build_and_store(
+    state: &AppState,
+    instance_id: &str,
+    python: PathBuf,
+    staging: &FsPath,
+    key: &str,
+    new: NewLibrarySet,
+) -> Result<(NewLibrarySet, Vec<String>), ApiError> {
+    let s = staging.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&s)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(format!("{}: {e}", staging.display())))?;
+    let inputs = fetch_inputs(state, instance_id, staging, &new.files).await?;
+    let (s, rel) = (staging.to_owned(), workcopy::set_rel(&new.name));
+    let (new, jars) = tokio::task::spawn_blocking(move || {
+        let r = build(&python, &s.join("set"), &rel, &new, &inputs).and_then(|jars| {
+            workcopy::pack_set(&s.join("set"), &s.join("set.tar"))
+                .map_err(|e| ApiError::Internal(format!("packing the library set: {e}")))?;
+            Ok(jars)
+        });
+        r.map(|jars| (new, jars))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    workcopy::store_file(&state.objects, key, &staging.join("set.tar")).await?;
+    Ok((new, jars))
 }
 
 /// List the instance's library sets (any role).
@@ -507,6 +576,10 @@ pub async fn delete(
         204,
     );
     audit.detail = Some(format!("delete library set {name}"));
+    let key = match state.store.library_set(&instance_id, &name).await? {
+        Some(rec) => Some(object_key(&rec)?),
+        None => None,
+    };
     state
         .store
         .delete_library_set(&instance_id, &name, &audit)
@@ -515,29 +588,37 @@ pub async fn delete(
             StoreError::NotFound => ApiError::NotFound(format!("library set `{name}` not found")),
             other => other.into(),
         })?;
-    if valid_name(&name) {
-        let _ = std::fs::remove_dir_all(area(&state, &instance_id).join(set_rel(&name)));
+    // The archive goes; a working copy that holds the set keeps it until its apps end (it is
+    // wiped then), and no new app can name it.
+    if let Some(key) = key {
+        if let Err(e) = state.objects.delete(&key).await {
+            if !workcopy::is_not_found(&e) {
+                return Err(e.into());
+            }
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// At submit: put the sets named by `ae.spark.librarysets` (app conf, else the instance's
-/// default_config) on the driver's and executors' Python path and class path. A set that does
-/// not exist IN THIS INSTANCE is refused (400), so one instance cannot use another's.
+/// default_config) on the driver's and executors' Python path and class path, as unpacked in
+/// the working copy `area`. A set that does not exist IN THIS INSTANCE is refused (400), so one
+/// instance cannot use another's. Returns the sets to materialise into the working copy.
 pub async fn apply(
     state: &AppState,
     instance: &sparkplane_store::InstanceRecord,
+    area: &FsPath,
     details: &mut sparkplane_runner::ApplicationDetails,
-) -> Result<(), ApiError> {
+) -> Result<Vec<SetObject>, ApiError> {
     let names = match details
         .conf
         .get(CONF_KEY)
         .or_else(|| instance.default_config.get(CONF_KEY))
     {
         Some(v) => v.clone(),
-        None => return Ok(()),
+        None => return Ok(Vec::new()),
     };
-    let area = area(state, &instance.id);
+    let mut sets = Vec::new();
     let mut py_paths = Vec::new();
     for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let rec = match state.store.library_set(&instance.id, name).await? {
@@ -549,8 +630,12 @@ pub async fn apply(
             }
         };
         let v = view(&rec)?;
+        sets.push(SetObject {
+            name: name.to_owned(),
+            key: object_key(&rec)?,
+        });
         py_paths.push(
-            area.join(set_rel(name))
+            area.join(workcopy::set_rel(name))
                 .join("python")
                 .display()
                 .to_string(),
@@ -558,7 +643,7 @@ pub async fn apply(
         details.jars.extend(v.jars);
     }
     if py_paths.is_empty() {
-        return Ok(());
+        return Ok(sets);
     }
     let join = |old: Option<&String>| {
         let mut v = py_paths.clone();
@@ -577,5 +662,5 @@ pub async fn apply(
             .or_else(|| instance.default_config.get(key)),
     );
     details.conf.insert(key.into(), exec);
-    Ok(())
+    Ok(sets)
 }

@@ -94,6 +94,8 @@ impl Store {
         }
         // Seal summary application names written before encryption at rest (0006).
         self.seal_summary_names().await?;
+        // Seal source error texts written before they were sealed.
+        self.seal_source_texts().await?;
         Ok(())
     }
 

@@ -2,6 +2,11 @@
 //! checkpoints: every object handled, with the version (size, ETag, last modified) handled, so
 //! a restart re-ingests nothing and a grown object is handled again. Source credentials are
 //! not in the database (the server keeps them in the object store, encrypted).
+//!
+//! The error texts (`event_log_sources.last_error`, `event_log_source_objects.detail`) can
+//! quote what a log held: with encryption at rest they are sealed with the instance's data key
+//! (`spk1:` values bound to the row); plaintext from before is still read, and sealed when the
+//! store is opened with a master key.
 
 use std::collections::HashMap;
 
@@ -9,8 +14,58 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::insert_audit;
+use crate::crypto::{instance_scope, Keyring, VALUE_PREFIX};
 use crate::model::AuditEvent;
 use crate::{Store, StoreError};
+
+fn last_error_context(source: &str) -> String {
+    format!("event_log_sources.last_error/{source}")
+}
+
+fn detail_context(source: &str, object_key: &str) -> String {
+    format!("event_log_source_objects.detail/{source}/{object_key}")
+}
+
+/// What an error-text column holds: sealed with the instance's data key when there is a
+/// keyring, else (offline tools, tests) the text itself.
+async fn seal_text(
+    keyring: Option<&Keyring>,
+    instance_id: &str,
+    context: &str,
+    text: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    match (keyring, text) {
+        (Some(k), Some(t)) => Ok(Some(
+            k.seal_value(&instance_scope(instance_id), context, t.as_bytes())
+                .await?,
+        )),
+        (_, t) => Ok(t.map(str::to_owned)),
+    }
+}
+
+/// Decrypt an error-text column (plaintext from before encryption at rest is returned as is).
+fn open_text(
+    keyring: Option<&Keyring>,
+    instance_id: &str,
+    context: &str,
+    stored: Option<String>,
+) -> Result<Option<String>, StoreError> {
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    if !stored.starts_with(VALUE_PREFIX) {
+        return Ok(Some(stored));
+    }
+    let Some(k) = keyring else {
+        return Err(StoreError::Config(
+            "the database is encrypted: a master key is needed to open it".into(),
+        ));
+    };
+    let plain = k.open_value(&instance_scope(instance_id), context, &stored)?;
+    String::from_utf8(plain.to_vec())
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
 
 /// Progress of a source.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,10 +134,18 @@ impl SourceObject {
 const COLUMNS: &str = "instance_id, name, url, endpoint, region, has_credentials, created_at, \
     updated_at, last_poll, last_error, objects_seen, ingested, errors";
 
-fn source_from_row(r: &AnyRow) -> Result<SourceRecord, StoreError> {
+fn source_from_row(r: &AnyRow, keyring: Option<&Keyring>) -> Result<SourceRecord, StoreError> {
+    let instance_id: String = r.try_get("instance_id")?;
+    let name: String = r.try_get("name")?;
+    let last_error = open_text(
+        keyring,
+        &instance_id,
+        &last_error_context(&name),
+        r.try_get("last_error")?,
+    )?;
     Ok(SourceRecord {
-        instance_id: r.try_get("instance_id")?,
-        name: r.try_get("name")?,
+        instance_id,
+        name,
         url: r.try_get("url")?,
         endpoint: r.try_get("endpoint")?,
         region: r.try_get("region")?,
@@ -91,7 +154,7 @@ fn source_from_row(r: &AnyRow) -> Result<SourceRecord, StoreError> {
         updated_at: r.try_get("updated_at")?,
         stats: SourceStats {
             last_poll: r.try_get("last_poll")?,
-            last_error: r.try_get("last_error")?,
+            last_error,
             objects_seen: r.try_get("objects_seen")?,
             ingested: r.try_get("ingested")?,
             errors: r.try_get("errors")?,
@@ -100,6 +163,93 @@ fn source_from_row(r: &AnyRow) -> Result<SourceRecord, StoreError> {
 }
 
 impl Store {
+    fn text_keyring(&self) -> Option<&Keyring> {
+        self.keyring().map(|k| &**k)
+    }
+
+    /// `objects` with their `detail` sealed for the database (see [`seal_text`]).
+    pub(super) async fn sealed_source_objects(
+        &self,
+        instance_id: &str,
+        source: &str,
+        objects: &[SourceObject],
+    ) -> Result<Vec<SourceObject>, StoreError> {
+        let k = self.text_keyring();
+        let mut out = Vec::with_capacity(objects.len());
+        for o in objects {
+            let detail = seal_text(
+                k,
+                instance_id,
+                &detail_context(source, &o.key),
+                o.detail.as_deref(),
+            )
+            .await?;
+            out.push(SourceObject {
+                detail,
+                ..o.clone()
+            });
+        }
+        Ok(out)
+    }
+
+    /// Seal the error texts of sources and their objects stored in plaintext (rows from before
+    /// they were sealed); called when the store is opened with a master key.
+    pub(super) async fn seal_source_texts(&self) -> Result<(), StoreError> {
+        let Some(k) = self.text_keyring() else {
+            return Ok(());
+        };
+        let rows = sqlx::query(
+            "SELECT instance_id, name, last_error FROM event_log_sources \
+             WHERE last_error IS NOT NULL AND last_error NOT LIKE 'spk1:%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let (inst, name): (String, String) = (r.try_get("instance_id")?, r.try_get("name")?);
+            let plain: Option<String> = r.try_get("last_error")?;
+            let sealed =
+                seal_text(Some(k), &inst, &last_error_context(&name), plain.as_deref()).await?;
+            sqlx::query(
+                "UPDATE event_log_sources SET last_error = $1 WHERE instance_id = $2 AND name = $3",
+            )
+            .bind(sealed)
+            .bind(&inst)
+            .bind(&name)
+            .execute(&self.pool)
+            .await?;
+        }
+        let rows = sqlx::query(
+            "SELECT instance_id, source_name, object_key, detail FROM event_log_source_objects \
+             WHERE detail IS NOT NULL AND detail NOT LIKE 'spk1:%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let inst: String = r.try_get("instance_id")?;
+            let source: String = r.try_get("source_name")?;
+            let key: String = r.try_get("object_key")?;
+            let plain: Option<String> = r.try_get("detail")?;
+            let sealed = seal_text(
+                Some(k),
+                &inst,
+                &detail_context(&source, &key),
+                plain.as_deref(),
+            )
+            .await?;
+            sqlx::query(
+                "UPDATE event_log_source_objects SET detail = $1 \
+                 WHERE instance_id = $2 AND source_name = $3 AND object_key = $4",
+            )
+            .bind(sealed)
+            .bind(&inst)
+            .bind(&source)
+            .bind(&key)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Whether the store was closed (background tasks of a stopped server end on it).
     pub fn is_closed(&self) -> bool {
         self.pool.is_closed()
@@ -113,6 +263,21 @@ impl Store {
         s: &SourceRecord,
         audit: &AuditEvent,
     ) -> Result<(SourceRecord, bool), StoreError> {
+        let keyring = self.text_keyring();
+        // The kept error (if the definition keeps its progress), sealed before the transaction
+        // (the keyring may create the instance's data key).
+        let kept_error = match self.source(&s.instance_id, &s.name).await? {
+            Some(o) => {
+                seal_text(
+                    keyring,
+                    &s.instance_id,
+                    &last_error_context(&s.name),
+                    o.stats.last_error.as_deref(),
+                )
+                .await?
+            }
+            None => None,
+        };
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
         let old = sqlx::query(&format!(
@@ -123,7 +288,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?
         .as_ref()
-        .map(source_from_row)
+        .map(|r| source_from_row(r, keyring))
         .transpose()?;
         let mut rec = s.clone();
         match &old {
@@ -161,7 +326,7 @@ impl Store {
         .bind(rec.created_at)
         .bind(rec.updated_at)
         .bind(rec.stats.last_poll)
-        .bind(rec.stats.last_error.clone())
+        .bind(rec.stats.last_error.as_ref().and(kept_error))
         .bind(rec.stats.objects_seen)
         .bind(rec.stats.ingested)
         .bind(rec.stats.errors)
@@ -185,7 +350,9 @@ impl Store {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(source_from_row).transpose()
+        row.as_ref()
+            .map(|r| source_from_row(r, self.text_keyring()))
+            .transpose()
     }
 
     /// Sources of an instance, by name.
@@ -196,7 +363,9 @@ impl Store {
         .bind(instance_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(source_from_row).collect()
+        rows.iter()
+            .map(|r| source_from_row(r, self.text_keyring()))
+            .collect()
     }
 
     /// Every source of every live instance (the poller's work list).
@@ -212,7 +381,9 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(source_from_row).collect()
+        rows.iter()
+            .map(|r| source_from_row(r, self.text_keyring()))
+            .collect()
     }
 
     /// Delete a source and its checkpoints (its summaries stay). `NotFound` if none.
@@ -261,13 +432,20 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
+                let key: String = r.try_get("object_key")?;
+                let detail = open_text(
+                    self.text_keyring(),
+                    instance_id,
+                    &detail_context(name, &key),
+                    r.try_get("detail")?,
+                )?;
                 let o = SourceObject {
-                    key: r.try_get("object_key")?,
+                    key,
                     size: r.try_get("size_bytes")?,
                     etag: r.try_get("etag")?,
                     last_modified: r.try_get("last_modified")?,
                     outcome: r.try_get("outcome")?,
-                    detail: r.try_get("detail")?,
+                    detail,
                     summary_id: r.try_get("summary_id")?,
                 };
                 Ok((o.key.clone(), o))
@@ -285,8 +463,11 @@ impl Store {
         ingested: i64,
         errors: i64,
     ) -> Result<(), StoreError> {
+        let objects = self
+            .sealed_source_objects(instance_id, name, objects)
+            .await?;
         let mut tx = self.pool.begin().await?;
-        record_objects_in(&mut tx, instance_id, name, objects, ingested, errors).await?;
+        record_objects_in(&mut tx, instance_id, name, &objects, ingested, errors).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -299,12 +480,19 @@ impl Store {
         objects_seen: i64,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        let error = seal_text(
+            self.text_keyring(),
+            instance_id,
+            &last_error_context(name),
+            error,
+        )
+        .await?;
         sqlx::query(
             "UPDATE event_log_sources SET last_poll = $1, last_error = $2, objects_seen = $3 \
              WHERE instance_id = $4 AND name = $5",
         )
         .bind(crate::now_ms())
-        .bind(error.map(str::to_owned))
+        .bind(error)
         .bind(objects_seen)
         .bind(instance_id)
         .bind(name)
@@ -314,6 +502,7 @@ impl Store {
     }
 }
 
+/// Record checkpoints (whose `detail` is already sealed: [`Store::sealed_source_objects`]).
 pub(super) async fn record_objects_in(
     conn: &mut AnyConnection,
     instance_id: &str,

@@ -655,6 +655,13 @@ impl Store {
         let keyring = self.name_keyring();
         // Sealed before the transaction (the keyring may create the instance's data key).
         let stored = stored_name(keyring, &new.instance_id, &id, new.name.as_deref()).await?;
+        let sealed_objects = match checkpoint {
+            Some((source, objects)) => Some(
+                self.sealed_source_objects(&new.instance_id, source, objects)
+                    .await?,
+            ),
+            None => None,
+        };
         let _w = self.write.lock().await;
         let mut tx = self.pool.begin().await?;
         let old = fetch_by_id(&mut tx, keyring, &id).await?;
@@ -669,7 +676,7 @@ impl Store {
                 rec
             }
         };
-        if let Some((source, objects)) = checkpoint {
+        if let (Some((source, _)), Some(objects)) = (checkpoint, &sealed_objects) {
             let objects: Vec<SourceObject> = objects
                 .iter()
                 .map(|o| SourceObject {
@@ -910,28 +917,46 @@ impl Store {
         binds: &[Bind],
     ) -> Result<Page<SummaryRecord>, StoreError> {
         let keyring = self.name_keyring();
+        // Only what matching needs; each distinct name (equal names have equal keyed hashes)
+        // is decrypted once; the full rows are read for the page only.
         let sql = format!(
-            "SELECT {COLUMNS} FROM performance_summaries s WHERE {filter} \
+            "SELECT s.id, s.instance_id, s.sort_time, s.name, s.name_index \
+             FROM performance_summaries s WHERE {filter} \
              ORDER BY s.sort_time DESC, s.id DESC"
         );
         let rows = bind_all(sqlx::query(&sql), binds)
             .fetch_all(&self.pool)
             .await?;
-        let mut matching = Vec::new();
+        let mut by_index: std::collections::HashMap<String, bool> =
+            std::collections::HashMap::new();
+        let mut matching: Vec<(i64, String)> = Vec::new();
         for r in &rows {
-            let rec = record_from_row(r, keyring)?;
-            if rec.name.as_deref().is_some_and(|n| n.contains(part)) {
-                matching.push(rec);
+            let id: String = r.try_get("id")?;
+            let index: Option<String> = r.try_get("name_index")?;
+            let hit = match index.as_ref().and_then(|i| by_index.get(i)) {
+                Some(hit) => *hit,
+                None => {
+                    let instance_id: String = r.try_get("instance_id")?;
+                    let name = open_name(keyring, &instance_id, &id, r.try_get("name")?)?;
+                    let hit = name.is_some_and(|n| n.contains(part));
+                    if let Some(i) = index {
+                        by_index.insert(i, hit);
+                    }
+                    hit
+                }
+            };
+            if hit {
+                matching.push((r.try_get("sort_time")?, id));
             }
         }
         let total = q
             .with_total
             .then(|| i64::try_from(matching.len()).unwrap_or(i64::MAX));
         let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
-        let rest: Vec<SummaryRecord> = match cursor {
+        let rest: Vec<(i64, String)> = match cursor {
             Some((t, id)) => matching
                 .into_iter()
-                .filter(|r| r.sort_time < t || (r.sort_time == t && r.id < id))
+                .filter(|(st, i)| *st < t || (*st == t && *i < id))
                 .collect(),
             None => matching
                 .into_iter()
@@ -939,13 +964,31 @@ impl Store {
                 .collect(),
         };
         let more = rest.len() > limit;
-        let items: Vec<SummaryRecord> = rest.into_iter().take(limit).collect();
+        let mut conn = self.pool.acquire().await?;
+        let mut items = Vec::with_capacity(limit.min(rest.len()));
+        for (_, id) in rest.iter().take(limit) {
+            if let Some(rec) = fetch_by_id(&mut conn, keyring, id).await? {
+                items.push(rec);
+            }
+        }
         let next = if more {
             items.last().map(cursor_of)
         } else {
             None
         };
         Ok(Page { items, next, total })
+    }
+
+    /// The `name` and `name_index` column values this store writes for application name
+    /// `name` of summary `id` (sealed name and keyed hash when it has a keyring), for tools
+    /// and benchmarks that seed rows in bulk.
+    pub async fn summary_name_columns(
+        &self,
+        instance_id: &str,
+        id: &str,
+        name: Option<&str>,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        stored_name(self.name_keyring(), instance_id, id, name).await
     }
 
     /// Seal application names stored in plaintext (rows from before encryption at rest) and
