@@ -762,7 +762,10 @@ fn standalone_backend_through_the_api() {
     assert!(master.starts_with("spark://127.0.0.1:"), "{d}");
     // Once the run is over, the Worker's dir for it (the executors' copies of the app's files,
     // their stdout/stderr) is removed: nothing of it stays in plaintext.
-    let spark_id = d["spark_application_id"].as_str().expect("spark id").to_owned();
+    let spark_id = d["spark_application_id"]
+        .as_str()
+        .expect("spark id")
+        .to_owned();
     let work = data
         .join("runner/instances")
         .join(&inst)
