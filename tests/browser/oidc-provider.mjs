@@ -8,6 +8,7 @@
 //   dave   dave@example.com   email_verified: true   (on instance B's)
 //   bob    bob@example.com    email_verified: true   (on no policy)
 //   carol  carol@example.com  email_verified: false  (listed by e-mail, not verified)
+//   erin   erin@corp.example  email_verified: false  (bound by issuer + subject to a user on B)
 // Prints `ready <issuer>` on stdout once listening.
 import Provider from 'oidc-provider';
 
@@ -21,6 +22,7 @@ const ACCOUNTS = {
   dave: { email: 'dave@example.com', email_verified: true, name: 'Dave Data' },
   bob: { email: 'bob@example.com', email_verified: true, name: 'Bob Outsider' },
   carol: { email: 'carol@example.com', email_verified: false, name: 'Carol Unverified' },
+  erin: { email: 'erin@corp.example', email_verified: false, name: 'Erin Bound' },
 };
 const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {

@@ -139,6 +139,14 @@ try {
   r = await d.goto(`${BASE}/ui/i/${A}`);
   check(r.status() === 404, 'instance A is 404 for dave');
   await dctx.close();
+
+  // 7. A user bound by OIDC identity (issuer + subject), whose e-mail is not verified, gets in.
+  const ectx = await browser.newContext({ ignoreHTTPSErrors: true });
+  const e = await oidcLogin(ectx, 'erin');
+  check((await e.locator(`a.card[href="/ui/i/${B}"]`).count()) === 1, 'erin (bound by issuer + subject) sees instance B');
+  r = await e.goto(`${BASE}/ui/i/${A}`);
+  check(r.status() === 404, 'instance A is 404 for erin');
+  await ectx.close();
 } catch (e) {
   failed = true;
   console.error(e && e.stack ? e.stack : e);

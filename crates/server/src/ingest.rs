@@ -61,7 +61,7 @@ impl Prices {
 }
 
 /// Ingest settings as one layer (TOML table `[ingest]`; flags `--price-core-hour`,
-/// `--price-memory-gb-hour`, `--source-poll-seconds`).
+/// `--price-memory-gb-hour`, `--source-poll-seconds`, `--source-endpoint-allow`).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestLayer {
@@ -71,6 +71,8 @@ pub struct IngestLayer {
     pub price_memory_gb_hour: Option<f64>,
     /// Seconds between polls of the event-log sources.
     pub source_poll_seconds: Option<u64>,
+    /// The only S3 endpoint hosts sources may use (`host`, `host:port`, `*.suffix`).
+    pub source_endpoint_allow: Option<Vec<String>>,
 }
 
 impl IngestLayer {
@@ -81,6 +83,7 @@ impl IngestLayer {
                 price_core_hour: h.price_core_hour.or(l.price_core_hour),
                 price_memory_gb_hour: h.price_memory_gb_hour.or(l.price_memory_gb_hour),
                 source_poll_seconds: h.source_poll_seconds.or(l.source_poll_seconds),
+                source_endpoint_allow: h.source_endpoint_allow.or(l.source_endpoint_allow),
             }),
             (h, l) => h.or(l),
         }
@@ -113,6 +116,11 @@ impl IngestLayer {
                 )?,
             },
             source_poll_interval: std::time::Duration::from_secs(secs),
+            source_endpoint_policy: l
+                .source_endpoint_allow
+                .clone()
+                .map(crate::endpoint_policy::EndpointPolicy::allow_only)
+                .unwrap_or_default(),
         })
     }
 }
@@ -124,6 +132,8 @@ pub struct IngestSettings {
     pub prices: Prices,
     /// Time between polls of the event-log sources.
     pub source_poll_interval: std::time::Duration,
+    /// Which S3 endpoints sources may use.
+    pub source_endpoint_policy: crate::endpoint_policy::EndpointPolicy,
 }
 
 impl Default for IngestSettings {
@@ -131,6 +141,7 @@ impl Default for IngestSettings {
         IngestSettings {
             prices: Prices::default(),
             source_poll_interval: crate::sources::DEFAULT_POLL_INTERVAL,
+            source_endpoint_policy: Default::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod at_rest;
 pub mod auth;
 pub mod config;
+pub mod endpoint_policy;
 pub mod error;
 pub mod extract;
 mod fsutil;
@@ -183,6 +184,9 @@ pub async fn build_app(settings: &Settings) -> Result<App, ServerError> {
         settings.ingest.prices,
         settings.ingest.source_poll_interval,
     );
+    ingest
+        .sources()
+        .set_endpoint_policy(settings.ingest.source_endpoint_policy.clone());
     let runner_dir = settings.data_dir.join("runner");
     let runner = match &settings.runner {
         Some(rs) => {

@@ -81,6 +81,7 @@ pub struct Progress {
 /// The poller's shared state.
 pub struct SourcesState {
     poll_interval: Duration,
+    endpoint_policy: std::sync::RwLock<crate::endpoint_policy::EndpointPolicy>,
     progress: std::sync::Mutex<HashMap<(String, String), Progress>>,
     wake: tokio::sync::Notify,
 }
@@ -90,8 +91,24 @@ impl SourcesState {
     pub fn new(poll_interval: Duration) -> Self {
         SourcesState {
             poll_interval,
+            endpoint_policy: Default::default(),
             progress: std::sync::Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Set which S3 endpoints sources may use (checked on save and before every poll).
+    pub fn set_endpoint_policy(&self, policy: crate::endpoint_policy::EndpointPolicy) {
+        if let Ok(mut p) = self.endpoint_policy.write() {
+            *p = policy;
+        }
+    }
+
+    /// Whether a source may use `endpoint`; the error says why not.
+    pub fn check_endpoint(&self, endpoint: &str) -> Result<(), String> {
+        match self.endpoint_policy.read() {
+            Ok(p) => p.check(endpoint),
+            Err(_) => Err("endpoint policy unavailable".into()),
         }
     }
 
@@ -410,6 +427,11 @@ pub async fn poll_source(ing: &Ingestor, s: &SourceRecord) -> usize {
 }
 
 async fn poll_inner(ing: &Ingestor, s: &SourceRecord) -> Result<(i64, usize), SourceError> {
+    if let Some(ep) = &s.endpoint {
+        ing.sources()
+            .check_endpoint(ep)
+            .map_err(SourceError::Config)?;
+    }
     let creds = load_credentials(ing, s).await?;
     let client = client(s, creds.as_ref())?;
     let (_, prefix) = parse_url(&s.url)?;

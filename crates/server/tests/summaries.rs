@@ -686,6 +686,19 @@ async fn sources_ingest_every_layout_once(h: Harness) {
         )
         .await;
     assert_eq!(s, 400, "{v}");
+    // SSRF guard: a source may never point the server at an instance-metadata service.
+    for ep in ["http://169.254.169.254", "http://metadata.google.internal"] {
+        let (s, v) = h
+            .call(
+                "PUT",
+                &format!("/v3/analytics_engines/{inst}/sources/meta"),
+                Some(&mtok),
+                Some(json!({"url": "s3://b/p", "endpoint": ep})),
+            )
+            .await;
+        assert_eq!(s, 400, "{ep}: {v}");
+        assert!(v.to_string().contains("instance-metadata"), "{v}");
+    }
     let v = put_source(&h, &inst, &mtok, "logs", body).await;
     assert_eq!(v["credentials"], "redacted");
     assert!(!v.to_string().contains(secret));

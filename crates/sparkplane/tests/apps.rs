@@ -61,7 +61,9 @@ impl Server {
         let mut s = Server {
             child: RefCell::new(None),
             port,
-            api: Api::http(port, Duration::from_secs(30)),
+            // The first submission of a standalone instance starts its Master and Worker
+            // (10–20 s, much more while the other Spark tests load both cores).
+            api: Api::http(port, Duration::from_secs(120)),
             data: data.to_path_buf(),
             spark_home: spark_home.to_path_buf(),
             extra: extra.iter().map(|a| (*a).to_owned()).collect(),

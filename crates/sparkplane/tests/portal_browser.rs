@@ -182,6 +182,38 @@ fn portal_in_chromium_with_a_real_oidc_provider() {
     grant(&a, &alice, "Manager");
     grant(&a, &carol, "Reader");
     grant(&b, &dave, "Reader");
+    // erin's provider e-mail is not verified: she gets in through her bound OIDC identity.
+    let (s, v) = api.call("POST", "/v1/users", &admin, Some(json!({"name": "erin"})));
+    assert_eq!(s, 201, "{v}");
+    let erin = v["id"].as_str().unwrap().to_owned();
+    grant(&b, &erin, "Reader");
+    let bind = json!({"issuer": issuer, "subject": "erin"});
+    let ids = format!("/v1/users/{erin}/oidc_identities");
+    let (s, v) = api.call("POST", &ids, &admin, Some(bind.clone()));
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["oidc_identities"][0]["subject"], "erin", "{v}");
+    let (s, v) = api.call("POST", &ids, &admin, Some(bind.clone()));
+    assert_eq!(s, 200, "binding again is a no-op: {v}");
+    let (s, v) = api.call(
+        "POST",
+        &format!("/v1/users/{dave}/oidc_identities"),
+        &admin,
+        Some(bind.clone()),
+    );
+    assert_eq!(s, 409, "one identity, one user: {v}");
+    let (s, v) = api.call("GET", &ids, &admin, None);
+    assert_eq!(
+        (s, v["oidc_identities"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{v}"
+    );
+    let (s, v) = api.call(
+        "POST",
+        "/v1/users/usr-nobody/oidc_identities",
+        &admin,
+        Some(bind.clone()),
+    );
+    assert_eq!(s, 404, "{v}");
     // An exporter service ID writes the summaries.
     let (s, v) = api.call(
         "POST",
@@ -201,6 +233,13 @@ fn portal_in_chromium_with_a_real_oidc_provider() {
     );
     assert_eq!(s, 201, "{v}");
     let exporter = api.token(v["apikey"].as_str().unwrap());
+    let (s, v) = api.call(
+        "POST",
+        &format!("/v1/users/{erin}/oidc_identities"),
+        &exporter,
+        Some(json!({"issuer": issuer, "subject": "someone"})),
+    );
+    assert_eq!(s, 403, "only Administrators bind identities: {v}");
     let ingest = |inst: &str, workload: &str| -> String {
         let body: Value = serde_json::from_slice(&analyze(&log_of(workload))).unwrap();
         let (s, v) = api.call(

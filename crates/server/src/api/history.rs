@@ -35,8 +35,8 @@ struct Cached {
     scanned: Mutex<Instant>,
 }
 
-/// Histories by event-log directory (one per instance, kept while the server runs; per-task
-/// detail is not kept in memory, see `sparkplane-history`).
+/// Histories by event-log directory (one per instance, kept until the instance is deleted;
+/// per-task detail is not kept in memory, see `sparkplane-history`).
 static CACHE: LazyLock<Mutex<HashMap<PathBuf, Arc<Cached>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -47,6 +47,14 @@ fn event_log_dir(state: &AppState, instance_id: &str) -> PathBuf {
         .join("instances")
         .join(instance_id)
         .join("eventlogs")
+}
+
+/// Forget a deleted instance's history (called when the instance is deleted).
+pub fn forget(state: &AppState, instance_id: &str) {
+    CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&event_log_dir(state, instance_id));
 }
 
 /// The instance's history, re-scanned when older than [`RESCAN`].

@@ -395,6 +395,7 @@ pub async fn delete(
     );
     state.store.delete_instance(&instance_id, &audit).await?;
     crate::api::applications::shutdown_instance(&state, &instance_id).await;
+    crate::api::history::forget(&state, &instance_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

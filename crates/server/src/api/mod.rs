@@ -124,6 +124,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             principals::list_service_keys
         ))
         .routes(routes!(principals::delete_key))
+        .routes(routes!(
+            principals::link_oidc_identity,
+            principals::list_oidc_identities
+        ))
         .routes(routes!(audit::platform))
         .routes(routes!(instances::create, instances::list))
         .routes(routes!(instances::get, instances::delete))

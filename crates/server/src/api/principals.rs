@@ -460,3 +460,111 @@ pub async fn delete_key(
     state.store.revoke_api_key(&api_key_id, &audit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// An OIDC identity: the provider's issuer URL and the user's subject (`sub`) there.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcIdentity {
+    /// The provider's issuer URL, exactly as in its ID tokens (`iss`).
+    #[schema(min_length = 1, max_length = 512)]
+    pub issuer: String,
+    /// The user's subject at that provider (`sub`).
+    #[schema(min_length = 1, max_length = 255)]
+    pub subject: String,
+}
+
+/// The OIDC identities bound to a user.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OidcIdentityList {
+    pub oidc_identities: Vec<OidcIdentity>,
+}
+
+/// Check the caller is an Administrator and `user_id` a user; 404 if there is no such user.
+async fn check_user(state: &AppState, caller: &Caller, user_id: &str) -> Result<String, ApiError> {
+    let resource = format!("/v1/users/{user_id}/oidc_identities");
+    state
+        .check_platform(&caller.0, Action::PrincipalsManage, &resource)
+        .await?;
+    match state.store.principal(user_id) {
+        Some(p) if p.kind == PrincipalKind::User => Ok(resource),
+        _ => Err(ApiError::NotFound(format!("user `{user_id}` not found"))),
+    }
+}
+
+async fn identities_of(state: &AppState, user_id: &str) -> Result<OidcIdentityList, ApiError> {
+    let oidc_identities = state
+        .store
+        .oidc_identities_of(user_id)
+        .await?
+        .into_iter()
+        .map(|(issuer, subject)| OidcIdentity { issuer, subject })
+        .collect();
+    Ok(OidcIdentityList { oidc_identities })
+}
+
+/// Bind an OIDC identity (issuer + subject) to a user (Administrator). Whoever the provider
+/// signs in with that issuer and subject is then this user in the web portal, whatever e-mail
+/// the provider sends (for providers that send no `email_verified`, such as Entra ID). An
+/// identity bound to another user is a 409. Audited.
+#[utoipa::path(post, path = "/v1/users/{user_id}/oidc_identities", tag = "iam", request_body = OidcIdentity,
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 201, description = "Bound; the user's identities", body = OidcIdentityList),
+        (status = 200, description = "Already bound to this user", body = OidcIdentityList),
+        (status = 409, description = "Bound to another principal", body = crate::error::ErrorBody), ApiErrors))]
+pub async fn link_oidc_identity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<OidcIdentityList>), ApiError> {
+    let resource = check_user(&state, &caller, &user_id).await?;
+    let id: OidcIdentity = parse_json(&body.0)?;
+    check_text("issuer", &id.issuer, 1, 512)?;
+    check_text("subject", &id.subject, 1, 255)?;
+    if !(id.issuer.starts_with("https://") || id.issuer.starts_with("http://")) {
+        return Err(ApiError::BadRequest(
+            "`issuer` must be the provider's issuer URL (https://…)".into(),
+        ));
+    }
+    match state.store.oidc_principal(&id.issuer, &id.subject).await? {
+        Some(p) if p == user_id => {
+            return Ok((StatusCode::OK, Json(identities_of(&state, &user_id).await?)))
+        }
+        Some(p) => {
+            return Err(ApiError::Conflict(format!(
+                "this identity is bound to principal `{p}`; unbind it there first"
+            )))
+        }
+        None => {}
+    }
+    let mut audit = audit_event(
+        Some(&caller.0.id),
+        "iam.oidc_identity.link",
+        &resource,
+        None,
+        Outcome::Success,
+        201,
+    );
+    audit.detail = Some(format!("issuer={} subject={}", id.issuer, id.subject));
+    state
+        .store
+        .link_oidc_identity(&id.issuer, &id.subject, &user_id, &audit)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(identities_of(&state, &user_id).await?),
+    ))
+}
+
+/// The OIDC identities bound to a user (Administrator).
+#[utoipa::path(get, path = "/v1/users/{user_id}/oidc_identities", tag = "iam",
+    params(("user_id" = String, Path, description = "User id")),
+    responses((status = 200, description = "The user's identities", body = OidcIdentityList), ApiErrors))]
+pub async fn list_oidc_identities(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<Json<OidcIdentityList>, ApiError> {
+    check_user(&state, &caller, &user_id).await?;
+    Ok(Json(identities_of(&state, &user_id).await?))
+}

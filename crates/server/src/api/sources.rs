@@ -170,6 +170,13 @@ pub async fn put(
     check_name(&name)?;
     let req: SourceRequest = parse_json(&body.0)?;
     check_request(&req)?;
+    if let Some(ep) = &req.endpoint {
+        state
+            .ingest
+            .sources()
+            .check_endpoint(ep)
+            .map_err(|e| ApiError::BadRequest(format!("field `endpoint`: {e}")))?;
+    }
     let key = credentials_key(&instance_id, &name);
     match &req.credentials {
         Some(c) => {

@@ -69,7 +69,8 @@ pub struct Args {
     ingest: Box<IngestArgs>,
 }
 
-/// `--price-core-hour`, `--price-memory-gb-hour`, `--source-poll-seconds` (TOML `[ingest]`).
+/// `--price-core-hour`, `--price-memory-gb-hour`, `--source-poll-seconds`,
+/// `--source-endpoint-allow` (TOML `[ingest]`).
 #[derive(clap::Args)]
 struct IngestArgs {
     /// Price of one allocated executor core-hour in run cost estimates (default 0.05).
@@ -81,6 +82,11 @@ struct IngestArgs {
     /// Seconds between polls of the instances' event-log sources (default 60).
     #[arg(long, env = "SPARKPLANE_SOURCE_POLL_SECONDS")]
     source_poll_seconds: Option<u64>,
+    /// Only these S3 endpoint hosts may event-log sources use (comma-separated `host`,
+    /// `host:port` or `*.suffix`, e.g. `*.amazonaws.com,minio.corp:9000`); default: any host
+    /// except instance-metadata and link-local addresses, which are always refused.
+    #[arg(long, env = "SPARKPLANE_SOURCE_ENDPOINT_ALLOW", value_delimiter = ',')]
+    source_endpoint_allow: Option<Vec<String>>,
 }
 
 impl IngestArgs {
@@ -89,10 +95,12 @@ impl IngestArgs {
             price_core_hour: self.price_core_hour,
             price_memory_gb_hour: self.price_memory_gb_hour,
             source_poll_seconds: self.source_poll_seconds,
+            source_endpoint_allow: self.source_endpoint_allow,
         };
         (l.price_core_hour.is_some()
             || l.price_memory_gb_hour.is_some()
-            || l.source_poll_seconds.is_some())
+            || l.source_poll_seconds.is_some()
+            || l.source_endpoint_allow.is_some())
         .then_some(l)
     }
 }

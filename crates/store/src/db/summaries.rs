@@ -845,9 +845,28 @@ impl Store {
             add(" AND s.app_id = ?", Bind::Text(a.clone()), &mut filter);
         }
         if let Some(part) = contains_in_memory {
-            return self
-                .summaries_name_contains(q, part, cursor, &filter, &binds)
-                .await;
+            let matching = self.name_indexes_containing(&q.instance_id, part).await?;
+            if matching.is_empty() {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                    total: q.with_total.then_some(0),
+                });
+            }
+            if matching.len() <= MAX_NAME_INDEXES_IN_SQL {
+                // The usual case (a search matches a few distinct names): SQL pages as usual.
+                let mut list = String::new();
+                for index in matching {
+                    n += 1;
+                    list.push_str(&format!("{}${n}", if list.is_empty() { "" } else { ", " }));
+                    binds.push(Bind::Text(index));
+                }
+                filter.push_str(&format!(" AND s.name_index IN ({list})"));
+            } else {
+                return self
+                    .summaries_name_contains(q, &matching, cursor, &filter, &binds)
+                    .await;
+            }
         }
         let total = if q.with_total {
             let sql = format!("SELECT COUNT(*) AS n FROM performance_summaries s WHERE {filter}");
@@ -905,60 +924,90 @@ impl Store {
         self.keyring().map(|k| &**k)
     }
 
-    /// [`Store::summaries`] with `name_contains` over sealed names: the rows matching the other
-    /// filters are read (bounded by the instance's summaries), their names decrypted and
-    /// searched in memory, and the page cut from the result.
+    /// The keyed hashes (`name_index`) of the instance's distinct application names that
+    /// contain `part`. Sealed names cannot be searched in SQL: each distinct name (equal names
+    /// have equal keyed hashes) is decrypted once, found through the covering index
+    /// `(instance_id, name_index, sort_time, id)`.
+    async fn name_indexes_containing(
+        &self,
+        instance_id: &str,
+        part: &str,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let keyring = self.name_keyring();
+        let groups = sqlx::query(
+            "SELECT s.name_index AS name_index, MIN(s.id) AS id FROM performance_summaries s \
+             WHERE s.instance_id = $1 AND s.name_index IS NOT NULL GROUP BY s.name_index",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut index_of: std::collections::HashMap<String, String> =
+            std::collections::HashMap::with_capacity(groups.len());
+        for r in &groups {
+            index_of.insert(r.try_get("id")?, r.try_get("name_index")?);
+        }
+        let ids: Vec<&String> = index_of.keys().collect();
+        let mut matching = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, name FROM performance_summaries WHERE id IN ({})",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for r in query.fetch_all(&self.pool).await? {
+                let id: String = r.try_get("id")?;
+                let name = open_name(keyring, instance_id, &id, r.try_get("name")?)?;
+                if name.is_some_and(|n| n.contains(part)) {
+                    if let Some(index) = index_of.get(&id) {
+                        matching.insert(index.clone());
+                    }
+                }
+            }
+        }
+        Ok(matching)
+    }
+
+    /// [`Store::summaries`] with `name_contains` when the search matches too many distinct
+    /// names for an SQL `IN` list: the ids, times and keyed hashes of the rows matching the
+    /// other filters are read (bounded by the instance's summaries), matched against
+    /// `matching`, and the page cut from the result.
     async fn summaries_name_contains(
         &self,
         q: &SummaryQuery,
-        part: &str,
+        matching: &std::collections::HashSet<String>,
         cursor: Option<(i64, String)>,
         filter: &str,
         binds: &[Bind],
     ) -> Result<Page<SummaryRecord>, StoreError> {
         let keyring = self.name_keyring();
-        // Only what matching needs; each distinct name (equal names have equal keyed hashes)
-        // is decrypted once; the full rows are read for the page only.
         let sql = format!(
-            "SELECT s.id, s.instance_id, s.sort_time, s.name, s.name_index \
-             FROM performance_summaries s WHERE {filter} \
+            "SELECT s.id, s.sort_time, s.name_index FROM performance_summaries s WHERE {filter} \
              ORDER BY s.sort_time DESC, s.id DESC"
         );
         let rows = bind_all(sqlx::query(&sql), binds)
             .fetch_all(&self.pool)
             .await?;
-        let mut by_index: std::collections::HashMap<String, bool> =
-            std::collections::HashMap::new();
-        let mut matching: Vec<(i64, String)> = Vec::new();
+        let mut hits: Vec<(i64, String)> = Vec::new();
         for r in &rows {
-            let id: String = r.try_get("id")?;
             let index: Option<String> = r.try_get("name_index")?;
-            let hit = match index.as_ref().and_then(|i| by_index.get(i)) {
-                Some(hit) => *hit,
-                None => {
-                    let instance_id: String = r.try_get("instance_id")?;
-                    let name = open_name(keyring, &instance_id, &id, r.try_get("name")?)?;
-                    let hit = name.is_some_and(|n| n.contains(part));
-                    if let Some(i) = index {
-                        by_index.insert(i, hit);
-                    }
-                    hit
-                }
-            };
-            if hit {
-                matching.push((r.try_get("sort_time")?, id));
+            if index.is_some_and(|i| matching.contains(&i)) {
+                hits.push((r.try_get("sort_time")?, r.try_get("id")?));
             }
         }
         let total = q
             .with_total
-            .then(|| i64::try_from(matching.len()).unwrap_or(i64::MAX));
+            .then(|| i64::try_from(hits.len()).unwrap_or(i64::MAX));
         let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
         let rest: Vec<(i64, String)> = match cursor {
-            Some((t, id)) => matching
+            Some((t, id)) => hits
                 .into_iter()
                 .filter(|(st, i)| *st < t || (*st == t && *i < id))
                 .collect(),
-            None => matching
+            None => hits
                 .into_iter()
                 .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
                 .collect(),
@@ -1065,6 +1114,9 @@ impl Store {
         Ok(rec)
     }
 }
+
+/// Up to this many distinct matching names, a sealed-name search is an SQL `IN` list.
+const MAX_NAME_INDEXES_IN_SQL: usize = 200;
 
 #[derive(Debug, Clone)]
 enum Bind {
@@ -1222,6 +1274,44 @@ mod tests {
         assert_eq!(none.total, Some(0));
         let got = s.summary("i1", &r.id).await.unwrap().unwrap();
         assert_eq!(got.name, r.name);
+        // More distinct matching names than an SQL `IN` list takes: the in-memory path pages
+        // the same way (offset, cursor, total, other filters).
+        let many = MAX_NAME_INDEXES_IN_SQL + 30;
+        for i in 0..many {
+            let mut n = new_summary("i1", &format!("bulk-{i:04}"), 2000 + i as i64);
+            n.name = Some(format!("bulk job {i}"));
+            s.upsert_summary(&n, &audit()).await.unwrap();
+        }
+        let bulk = |limit, offset, cursor| SummaryQuery {
+            name_contains: Some("bulk job".into()),
+            limit,
+            offset,
+            cursor,
+            ..base.clone()
+        };
+        let p = s.summaries(&bulk(7, 0, None)).await.unwrap();
+        assert_eq!(p.total, Some(many as i64));
+        assert_eq!(p.items[0].app_id, format!("bulk-{:04}", many - 1));
+        let p2 = s.summaries(&bulk(7, 0, p.next.clone())).await.unwrap();
+        assert_eq!(p2.items[0].app_id, format!("bulk-{:04}", many - 8));
+        let p3 = s.summaries(&bulk(7, 7, None)).await.unwrap();
+        assert_eq!(p3.items[0].app_id, p2.items[0].app_id);
+        let one = s
+            .summaries(&SummaryQuery {
+                name_contains: Some("bulk job 17".into()),
+                limit: 50,
+                ..base.clone()
+            })
+            .await
+            .unwrap();
+        let mut got: Vec<String> = one.items.iter().map(|r| r.app_id.clone()).collect();
+        got.sort();
+        let mut want: Vec<String> = (0..many)
+            .filter(|i| format!("bulk job {i}").contains("bulk job 17"))
+            .map(|i| format!("bulk-{i:04}"))
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
     }
 
     #[test]
