@@ -466,10 +466,14 @@ pub async fn delete_key(
 #[serde(deny_unknown_fields)]
 pub struct OidcIdentity {
     /// The provider's issuer URL, exactly as in its ID tokens (`iss`).
-    #[schema(min_length = 1, max_length = 512)]
+    #[schema(
+        min_length = 8,
+        max_length = 512,
+        pattern = r"^https?://[^\s/?#@]+(/\S*)?$"
+    )]
     pub issuer: String,
     /// The user's subject at that provider (`sub`).
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1f\x7f]+$")]
     pub subject: String,
 }
 
@@ -477,6 +481,22 @@ pub struct OidcIdentity {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OidcIdentityList {
     pub oidc_identities: Vec<OidcIdentity>,
+}
+
+/// `^https?://[^\s/?#@]+(/\S*)?$`, the schema's pattern: a host, then an optional path.
+fn issuer_like(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    !host.is_empty()
+        && !host
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '@'))
+        && !path.chars().any(char::is_whitespace)
 }
 
 /// Check the caller is an Administrator and `user_id` a user; 404 if there is no such user.
@@ -519,11 +539,16 @@ pub async fn link_oidc_identity(
 ) -> Result<(StatusCode, Json<OidcIdentityList>), ApiError> {
     let resource = check_user(&state, &caller, &user_id).await?;
     let id: OidcIdentity = parse_json(&body.0)?;
-    check_text("issuer", &id.issuer, 1, 512)?;
+    check_text("issuer", &id.issuer, 8, 512)?;
     check_text("subject", &id.subject, 1, 255)?;
-    if !(id.issuer.starts_with("https://") || id.issuer.starts_with("http://")) {
+    if !issuer_like(&id.issuer) {
         return Err(ApiError::BadRequest(
-            "`issuer` must be the provider's issuer URL (https://…)".into(),
+            "field `issuer` must be the provider's issuer URL (https://host/…)".into(),
+        ));
+    }
+    if id.subject.chars().any(|c| c < ' ' || c == '\x7f') {
+        return Err(ApiError::BadRequest(
+            "field `subject` must not hold control characters".into(),
         ));
     }
     match state.store.oidc_principal(&id.issuer, &id.subject).await? {

@@ -43,8 +43,9 @@ async fn seal_text(
     }
 }
 
-/// Decrypt an error-text column (plaintext from before encryption at rest is returned as is).
-fn open_text(
+/// Decrypt a sealed text column of an instance (error texts, app names; plaintext from before
+/// encryption at rest is returned as is).
+pub(super) fn open_text(
     keyring: Option<&Keyring>,
     instance_id: &str,
     context: &str,

@@ -15,7 +15,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::insert_audit;
 use super::sources::SourceObject;
-use crate::crypto::{instance_scope, Keyring, VALUE_PREFIX};
+use crate::crypto::{instance_scope, Keyring};
 use crate::model::AuditEvent;
 use crate::{Store, StoreError};
 
@@ -430,21 +430,7 @@ fn open_name(
     id: &str,
     stored: Option<String>,
 ) -> Result<Option<String>, StoreError> {
-    let Some(stored) = stored else {
-        return Ok(None);
-    };
-    if !stored.starts_with(VALUE_PREFIX) {
-        return Ok(Some(stored));
-    }
-    let Some(k) = keyring else {
-        return Err(StoreError::Config(
-            "the database is encrypted: a master key is needed to open it".into(),
-        ));
-    };
-    let plain = k.open_value(&instance_scope(instance_id), &name_context(id), &stored)?;
-    String::from_utf8(plain.to_vec())
-        .map(Some)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    super::sources::open_text(keyring, instance_id, &name_context(id), stored)
 }
 
 fn corrupt(e: impl fmt::Display) -> StoreError {
@@ -1217,7 +1203,7 @@ mod tests {
                 .collect();
         assert_eq!(raw.len(), 2);
         for (name, index) in &raw {
-            assert!(name.starts_with(VALUE_PREFIX), "{name}");
+            assert!(name.starts_with(crate::crypto::VALUE_PREFIX), "{name}");
             assert!(!name.contains("MARKER") && index.is_some());
         }
         let base = SummaryQuery {
