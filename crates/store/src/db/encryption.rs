@@ -96,6 +96,14 @@ impl Store {
         self.seal_summary_names().await?;
         // Seal source error texts written before they were sealed.
         self.seal_source_texts().await?;
+        // The pages that held that plaintext now have sealed versions in the WAL, but the main
+        // database file keeps the old page images until a checkpoint copies the new ones over
+        // them: do it now rather than at some later automatic checkpoint.
+        if self.backend == super::Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 
