@@ -39,6 +39,8 @@ const MATRIX: &[(&str, &str, [u16; 10])] = &[
     ("POST",   "/v1/service_ids",                                   [401, 401, 401, 401, 401, 403, 403, 403, 201, 403]),
     ("GET",    "/v1/users/{U}/api_keys",                            [401, 401, 401, 401, 401, 403, 403, 403, 200, 403]),
     ("POST",   "/v1/users/{U}/api_keys",                            [401, 401, 401, 401, 401, 403, 403, 403, 201, 403]),
+    ("GET",    "/v1/users/{U}/oidc_identities",                     [401, 401, 401, 401, 401, 403, 403, 403, 200, 403]),
+    ("POST",   "/v1/users/{U}/oidc_identities",                     [401, 401, 401, 401, 401, 403, 403, 403, 201, 403]),
     ("GET",    "/v1/service_ids/{S}/api_keys",                      [401, 401, 401, 401, 401, 403, 403, 403, 200, 403]),
     ("POST",   "/v1/service_ids/{S}/api_keys",                      [401, 401, 401, 401, 401, 403, 403, 403, 201, 403]),
     ("DELETE", "/v1/api_keys/{K}",                                  [401, 401, 401, 401, 401, 403, 403, 403, 204, 403]),
@@ -122,6 +124,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             Some(json!({"url": "s3://matrix-bucket/logs", "endpoint": "http://127.0.0.1:9"}))
         }
         "PUT" if p.contains("/files/") => Some(json!({"not": "python, but bytes are bytes"})),
+        "POST" if p.ends_with("/oidc_identities") => {
+            Some(json!({"issuer": "https://idp.example.com", "subject": "matrix-subject"}))
+        }
         "POST" if p.ends_with("/kms/keys") => Some(json!({"name": "k1"})),
         "POST" if p.ends_with("/wrap") => Some(json!({"key": "AAECAwQFBgcICQoLDA0ODw=="})),
         "POST" if p.ends_with("/unwrap") => Some(json!({"wrapped": "AAAA"})),
