@@ -693,7 +693,7 @@ async fn sources_ingest_every_layout_once(h: Harness) {
                 "PUT",
                 &format!("/v3/analytics_engines/{inst}/sources/meta"),
                 Some(&mtok),
-                Some(json!({"url": "s3://b/p", "endpoint": ep})),
+                Some(json!({"url": "s3://meta-bucket/p", "endpoint": ep})),
             )
             .await;
         assert_eq!(s, 400, "{ep}: {v}");
