@@ -9,14 +9,18 @@ fn io(path: &Path, e: std::io::Error) -> ServerError {
     ServerError::Io(format!("{}: {e}", path.display()))
 }
 
+/// Create a directory and its missing parents with mode 0700 (an existing one is left as is).
+pub fn create_private_dirs(path: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
 /// Create a directory (and parents) with mode 0700 if missing.
 pub fn ensure_private_dir(path: &Path) -> Result<(), ServerError> {
     if !path.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
-            .map_err(|e| io(path, e))?;
+        create_private_dirs(path).map_err(|e| io(path, e))?;
     }
     Ok(())
 }

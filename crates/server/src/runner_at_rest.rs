@@ -19,7 +19,7 @@ use sparkplane_store::crypto::{ObjectOpener, ObjectSealer, HEADER_LEN, SEGMENT};
 use sparkplane_store::{Keyring, StoreError};
 
 /// Size of a sealed segment (plaintext + GCM tag).
-const CT_SEGMENT: usize = SEGMENT + 16;
+const CT_SEGMENT: usize = ObjectOpener::CT_SEGMENT;
 
 /// The runner's [`AtRest`] in the server.
 pub struct RunnerAtRest {

@@ -108,14 +108,6 @@ pub fn api_err(e: StoreError) -> ApiError {
     }
 }
 
-fn private_dirs(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
 fn io(what: &Path, e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(format!("{}: {e}", what.display()))
 }
@@ -265,7 +257,7 @@ pub async fn materialise(
         let unpack_dir = sets_dir.join(format!(".unpack-{tag}"));
         let (t, u, tp) = (target.clone(), unpack_dir.clone(), tar_path.clone());
         let res = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            private_dirs(&u)?;
+            crate::fsutil::create_private_dirs(&u)?;
             let mut a = tar::Archive::new(std::fs::File::open(&tp)?);
             a.set_preserve_permissions(false);
             a.set_unpack_xattrs(false);
@@ -292,7 +284,7 @@ pub async fn materialise(
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         if let Some(p) = mp.parent() {
-            private_dirs(p)?;
+            crate::fsutil::create_private_dirs(p)?;
         }
         let tmp = mp.with_extension(format!("tmp{}", std::process::id()));
         let mut f = std::fs::OpenOptions::new()
@@ -516,7 +508,7 @@ async fn import_instance(
 fn clear_dir(dir: &Path) -> std::io::Result<()> {
     let trash = dir.with_file_name(format!(".files-wipe-{}", uuid::Uuid::new_v4().simple()));
     std::fs::rename(dir, &trash)?;
-    private_dirs(dir)?;
+    crate::fsutil::create_private_dirs(dir)?;
     std::fs::remove_dir_all(&trash)
 }
 
